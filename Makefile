@@ -19,6 +19,7 @@ demo: $(STAMP)
 	$(BIN)/pumpguard demo --out $(OUT)/demo
 
 test: $(STAMP)
+	bash scripts/ensure-test-deps.sh
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
