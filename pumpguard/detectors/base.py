@@ -1,0 +1,292 @@
+"""The one detector shape every pumpguard detector has (after scikit-learn's ``BaseEstimator``).
+
+A detector is built with keyword-only parameters (stored, nothing else), fitted on a table of sensor
+columns, and afterwards scores rows: **higher = more anomalous**. Subclasses implement three hooks:
+
+- ``_fit(frame, y)``: learn state (attributes ending in ``_``); ``frame`` is float64, in sensor
+  order, label columns dropped, rows with no usable reading removed.
+- ``_score(frame) -> ndarray``: one float per row. Must not change the detector. Unless the class
+  says ``time_aware = True`` a row's score depends on that row alone; a time-aware detector may use
+  *previous* rows of the batch (causal) and documents how.
+- ``_contributions(frame) -> ndarray``: rows x sensors, non-negative, each sensor's part of the
+  score (the base class normalises rows to sum to 1).
+
+The base class does everything shared: input checks (:mod:`._validation`), the training statistics
+(``mean_``, ``scale_``, ``median_``) and the shared missing-value rule, unscorable rows, the
+threshold (:mod:`.threshold`) and ``predict``.
+
+Missing values (shared rule, :meth:`Detector._standardised`): a missing reading is replaced by its
+sensor's **training median** before scoring. A row in which no usable sensor has a reading is
+*unscorable*: its score, prediction and contributions are NaN -- never "normal". A sensor with no
+finite value in the training data (e.g. ``sensor_15`` of the pump record) is kept as a column but
+ignored (``unusable_sensors_``): it always contributes 0.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from pumpguard.detectors._validation import (
+    check_fitted,
+    check_row_dict,
+    check_scoring_frame,
+    check_target,
+    check_training_frame,
+)
+from pumpguard.detectors.threshold import DEFAULT_FALSE_ALARM_RATE, calibrate
+from pumpguard.errors import NotFittedError
+
+#: a training standard deviation below this (relative to the level) counts as a constant sensor
+_CONSTANT_RTOL = 1e-9
+
+
+class Detector(BaseEstimator, ABC):
+    """Abstract base of every detector (see the module text for the contract).
+
+    Class attributes: ``name`` (the registry key), ``supervised`` (``fit`` needs ``y``),
+    ``time_aware`` (the score of a row may use earlier rows of the same batch),
+    ``streaming`` (the class implements ``learn_one``).
+
+    Examples
+    --------
+    A detector that scores the largest standardised deviation from the training mean:
+
+    >>> class Deviation(Detector):
+    ...     name = "deviation"
+    ...     def __init__(self, *, power=2.0):
+    ...         self.power = power
+    ...     def _fit(self, frame, y):
+    ...         pass
+    ...     def _score(self, frame):
+    ...         return (np.abs(self._standardised(frame)) ** self.power).sum(axis=1)
+    ...     def _contributions(self, frame):
+    ...         return np.abs(self._standardised(frame)) ** self.power
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame(rng.normal(size=(500, 2)), columns=["p1", "p2"])
+    >>> det = Deviation().fit(X).set_threshold(X, false_alarm_rate=0.01)
+    >>> det.get_params()
+    {'power': 2.0}
+    >>> test = pd.DataFrame({"p2": [0.0, 9.0, np.nan], "p1": [0.1, 0.0, np.nan]})
+    >>> det.predict(test)
+    array([ 0.,  1., nan])
+    >>> det.contributions(test).round(2)
+         p1   p2
+    0  1.00  0.00
+    1  0.00  1.00
+    2   NaN   NaN
+    """
+
+    name: ClassVar[str] = ""
+    supervised: ClassVar[bool] = False
+    time_aware: ClassVar[bool] = False
+    streaming: ClassVar[bool] = False
+
+    # ------------------------------------------------------------------ hooks for subclasses
+    def _check_params(self) -> None:
+        """Validate parameters (called at the start of ``fit``); raise ConfigError."""
+
+    @abstractmethod
+    def _fit(self, frame: pd.DataFrame, y: pd.Series | None) -> None: ...
+
+    @abstractmethod
+    def _score(self, frame: pd.DataFrame) -> np.ndarray: ...
+
+    @abstractmethod
+    def _contributions(self, frame: pd.DataFrame) -> np.ndarray: ...
+
+    # ------------------------------------------------------------------ public API
+    def fit(self, X: pd.DataFrame, y: pd.Series | None = None) -> "Detector":
+        """Learn from ``X`` (rows x sensors). Unsupervised detectors expect NORMAL rows only."""
+        self._check_params()
+        frame = check_training_frame(X)
+        target = check_target(y, frame) if self.supervised else None
+        for attr in ("threshold_", "threshold_info_"):
+            self.__dict__.pop(attr, None)
+        self.sensors_ = [str(c) for c in frame.columns]
+        self.n_sensors_ = len(self.sensors_)
+        values = frame.to_numpy(dtype="float64", na_value=np.nan)
+        self._learn_scaling(values)
+        keep = self._scorable(values)
+        if keep.sum() < 2:
+            from pumpguard.errors import DataFormatError
+
+            raise DataFormatError(
+                "fit: fewer than 2 rows have a usable sensor reading",
+                found=int(keep.sum()),
+                expected="at least 2 rows with a reading",
+            )
+        frame = frame[keep]
+        if target is not None:
+            target = target[keep]
+        self._fit(frame, target)
+        return self
+
+    def score_samples(self, X: pd.DataFrame) -> np.ndarray:
+        """One float per row, higher = more anomalous; NaN for a row with no usable reading."""
+        frame = self._checked(X, "score_samples")
+        scores = np.asarray(self._score(frame), dtype="float64").reshape(-1)
+        scores = scores.copy()
+        scores[~self._scorable(frame.to_numpy(dtype="float64", na_value=np.nan))] = np.nan
+        return scores
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Rows x ``sensors_`` (index of ``X``): each sensor's non-negative share of the row's score.
+
+        Rows sum to 1 where any sensor contributes; rows of zeros where none does; NaN rows for
+        unscorable rows.
+        """
+        frame = self._checked(X, "contributions")
+        parts = np.asarray(self._contributions(frame), dtype="float64").reshape(len(frame), self.n_sensors_)
+        parts = np.where(np.isfinite(parts), np.maximum(parts, 0.0), 0.0)
+        parts[:, self.unusable_mask_] = 0.0
+        total = parts.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shares = np.where(total > 0, parts / np.where(total > 0, total, 1.0), 0.0)
+        shares[~self._scorable(frame.to_numpy(dtype="float64", na_value=np.nan))] = np.nan
+        return pd.DataFrame(shares, index=X.index, columns=self.sensors_)
+
+    def set_threshold(
+        self, X_normal: pd.DataFrame, *, false_alarm_rate: float = DEFAULT_FALSE_ALARM_RATE
+    ) -> "Detector":
+        """Set ``threshold_`` from held-out NORMAL rows so about ``false_alarm_rate`` of them alarm.
+
+        The method lives in :mod:`pumpguard.detectors.threshold`; ``threshold_info_`` records it.
+        """
+        cal = calibrate(self.score_samples(X_normal), false_alarm_rate=false_alarm_rate)
+        self.threshold_ = cal.threshold
+        self.threshold_info_ = cal.to_dict()
+        return self
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """1.0 where score > ``threshold_``, 0.0 where not, NaN where the row is unscorable."""
+        check_fitted(self)
+        if not hasattr(self, "threshold_"):
+            raise NotFittedError(
+                f"this {type(self).__name__} has no threshold yet: call "
+                "set_threshold(X_normal_heldout, false_alarm_rate=...) after fit"
+            )
+        scores = self.score_samples(X)
+        out = (scores > self.threshold_).astype("float64")
+        out[np.isnan(scores)] = np.nan
+        return out
+
+    def score_one(self, x: dict) -> float:
+        """Score one reading ``{sensor_id: value}`` (absent sensors count as missing readings).
+
+        Agrees with :meth:`score_samples` on the same row. Time-aware detectors override this
+        with a version that keeps their own history.
+        """
+        check_fitted(self)
+        if self.time_aware:
+            raise NotImplementedError(f"{type(self).__name__} scores from history: use its streaming API")
+        return float(self.score_samples(check_row_dict(x, self.sensors_))[0])
+
+    # ------------------------------------------------------------------ shared helpers
+    def _checked(self, X: Any, where: str) -> pd.DataFrame:
+        check_fitted(self)
+        return check_scoring_frame(X, self.sensors_, where=where)
+
+    def _learn_scaling(self, values: np.ndarray) -> None:
+        finite = np.isfinite(values)
+        usable = finite.any(axis=0)
+        with np.errstate(invalid="ignore"), _quiet():
+            mean = np.where(usable, np.nanmean(np.where(usable, values, 0.0), axis=0), 0.0)
+            std = np.where(usable, np.nanstd(np.where(usable, values, 0.0), axis=0), 1.0)
+            median = np.where(usable, np.nanmedian(np.where(usable, values, 0.0), axis=0), 0.0)
+        constant = ~(std > _CONSTANT_RTOL * np.maximum(1.0, np.abs(mean)))
+        # a constant sensor keeps unit scale: any later change still shows, in its own units
+        self.mean_ = mean
+        self.scale_ = np.where(constant, 1.0, std)
+        self.median_ = median
+        self.unusable_mask_ = ~usable
+        self.unusable_sensors_ = [s for s, bad in zip(self.sensors_, ~usable) if bad]
+
+    def _scorable(self, values: np.ndarray) -> np.ndarray:
+        """Rows with at least one reading of a usable sensor."""
+        return np.isfinite(values[:, ~self.unusable_mask_]).any(axis=1)
+
+    def _standardised(self, frame: pd.DataFrame) -> np.ndarray:
+        """``(x - mean_) / scale_`` with missing readings replaced by the training median.
+
+        Unusable sensors are 0; unscorable rows come out as if every reading were the median (the
+        base class turns their scores into NaN afterwards).
+        """
+        values = frame.to_numpy(dtype="float64", na_value=np.nan)
+        values = np.where(np.isfinite(values), values, self.median_)
+        z = (values - self.mean_) / self.scale_
+        z[:, self.unusable_mask_] = 0.0
+        return z
+
+
+class _quiet:
+    """Silence numpy's 'mean of empty slice' warnings inside a ``with`` block."""
+
+    def __enter__(self):
+        import warnings
+
+        self._ctx = warnings.catch_warnings()
+        self._ctx.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return self
+
+    def __exit__(self, *exc):
+        return self._ctx.__exit__(*exc)
+
+
+class SupervisedDetector(Detector):
+    """Base of classifiers trained on labelled rows (``machine_status`` or a 0/1 label).
+
+    ``classes_`` holds the labels seen in training (statuses in NORMAL, BROKEN, RECOVERING order,
+    or ``[0, 1]``). ``score_samples`` is the probability that the row is **not NORMAL** (statuses)
+    or of the positive class ``1`` (0/1 label). ``predict_status`` gives the most probable label.
+    Subclasses implement ``_fit_classifier(Z, codes, sample_weight)`` and ``_proba(Z)`` on
+    standardised, median-imputed values (``_standardised``).
+    """
+
+    supervised: ClassVar[bool] = True
+    #: the label whose probability is *not* anomalous, for status labels
+    normal_label: ClassVar[str] = "NORMAL"
+
+    @abstractmethod
+    def _fit_classifier(self, Z: np.ndarray, codes: np.ndarray, sample_weight: np.ndarray) -> None: ...
+
+    @abstractmethod
+    def _proba(self, Z: np.ndarray) -> np.ndarray: ...
+
+    def _fit(self, frame: pd.DataFrame, y: pd.Series | None) -> None:
+        from pumpguard.detectors._labels_encoding import encode_target
+
+        codes, classes, anomalous = encode_target(y)
+        self.classes_ = classes
+        self.anomalous_classes_ = anomalous
+        # balanced class weights: each class carries the same total weight, so a failure state
+        # seen in 0.01 % of the rows still shapes the model
+        counts = np.bincount(codes, minlength=len(classes)).astype("float64")
+        weight = (len(codes) / (len(classes) * counts))[codes]
+        self._fit_classifier(self._standardised(frame), codes, weight)
+
+    def predict_proba(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Rows x ``classes_`` probabilities (NaN rows for unscorable rows)."""
+        frame = self._checked(X, "predict_proba")
+        proba = np.asarray(self._proba(self._standardised(frame)), dtype="float64").copy()
+        proba[~self._scorable(frame.to_numpy(dtype="float64", na_value=np.nan))] = np.nan
+        return pd.DataFrame(proba, index=X.index, columns=[str(c) for c in self.classes_])
+
+    def _score(self, frame: pd.DataFrame) -> np.ndarray:
+        proba = self._proba(self._standardised(frame))
+        idx = [i for i, c in enumerate(self.classes_) if c in self.anomalous_classes_]
+        return proba[:, idx].sum(axis=1)
+
+    def predict_status(self, X: pd.DataFrame) -> np.ndarray:
+        """The most probable label per row (strings); ``""`` for unscorable rows."""
+        proba = self.predict_proba(X).to_numpy()
+        labels = np.array([str(c) for c in self.classes_], dtype=object)
+        out = np.full(len(proba), "", dtype=object)
+        ok = np.isfinite(proba).all(axis=1)
+        out[ok] = labels[np.argmax(proba[ok], axis=1)]
+        return out.astype(str)
