@@ -1,0 +1,465 @@
+"""The central controller: a pure state machine from observations to transitions and plant actions.
+
+States and legal edges (``LEGAL_EDGES``; an operator's :meth:`Controller.force` may take any edge)::
+
+    NORMAL --anomaly confirmed (debounce)--> ALARM --isolate (same step)--> ISOLATING
+    ALARM --pump failure confirmed--> BROKEN
+    ISOLATING --service restored--> NORMAL      (isolation stays in effect until repair)
+    ISOLATING --pump failure / no alternate route / isolation timeout--> BROKEN
+    ISOLATING, BROKEN, NORMAL (isolation in effect) --repair reported--> RECOVERING  (restore actions)
+    RECOVERING --readings in normal band for hold_time--> NORMAL
+    RECOVERING --pump failure--> BROKEN
+
+The controller touches no clock and no I/O: time comes in with each :class:`Observation`, actions go
+out as data in each :class:`Transition`. :meth:`Controller.snapshot` is a JSON-able dict and
+:meth:`Controller.restore` rebuilds a controller whose future behaviour is identical, so a live
+deployment can keep its state in a retained MQTT message. See ``docs/controller.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Protocol, Sequence
+
+import pandas as pd
+
+from pumpguard.errors import ConfigError, DataFormatError
+
+SNAPSHOT_FORMAT = "pumpguard.controller/1"
+
+
+class State(str, Enum):
+    NORMAL = "NORMAL"
+    ALARM = "ALARM"
+    ISOLATING = "ISOLATING"
+    BROKEN = "BROKEN"
+    RECOVERING = "RECOVERING"
+
+
+#: Edges the controller takes by itself; ``force`` may take any other.
+LEGAL_EDGES: frozenset[tuple[State, State]] = frozenset({
+    (State.NORMAL, State.ALARM),
+    (State.NORMAL, State.RECOVERING),
+    (State.ALARM, State.ISOLATING),
+    (State.ALARM, State.BROKEN),
+    (State.ISOLATING, State.NORMAL),
+    (State.ISOLATING, State.BROKEN),
+    (State.ISOLATING, State.RECOVERING),
+    (State.BROKEN, State.RECOVERING),
+    (State.RECOVERING, State.NORMAL),
+    (State.RECOVERING, State.BROKEN),
+})
+
+ACTION_KINDS = ("close_valve", "open_valve", "stop_pump", "start_pump")
+_INVERSE = {"close_valve": "open_valve", "open_valve": "close_valve",
+            "stop_pump": "start_pump", "start_pump": "stop_pump"}
+
+
+def machine_status(state: State | str) -> str:
+    """The ``machine_status`` label of a state: ALARM and ISOLATING still count as NORMAL operation.
+
+    >>> machine_status(State.ISOLATING), machine_status("BROKEN")
+    ('NORMAL', 'BROKEN')
+    """
+    state = State(state)
+    if state in (State.NORMAL, State.ALARM, State.ISOLATING):
+        return "NORMAL"
+    return state.value
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing the plant must do, e.g. ``Action("close_valve", "V-3", "isolate segment S2")``."""
+
+    kind: str
+    element: str
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in ACTION_KINDS:
+            raise ConfigError(f"Action kind {self.kind!r} is not known: expected one of {ACTION_KINDS}")
+
+    def inverse(self, reason: str) -> "Action":
+        """The action that undoes this one (close <-> open, stop <-> start)."""
+        return Action(_INVERSE[self.kind], self.element, reason)
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "element": self.element, "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Action":
+        return cls(d["kind"], d["element"], d.get("reason", ""))
+
+
+def undo_actions(actions: Sequence[Action], reason: str) -> tuple[Action, ...]:
+    """The actions that undo ``actions``, in reverse order (last closed, first reopened)."""
+    return tuple(a.inverse(reason) for a in reversed(actions))
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A state change: when, from, to, why, what the plant must do, and (if forced) by whom."""
+
+    ts: pd.Timestamp
+    from_state: State
+    to_state: State
+    reason: str
+    actions: tuple[Action, ...] = ()
+    alarm_id: str | None = None
+    forced: bool = False
+    by: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"ts": _iso(self.ts), "from_state": self.from_state.value, "to_state": self.to_state.value,
+                "reason": self.reason, "actions": [a.to_dict() for a in self.actions],
+                "alarm_id": self.alarm_id, "forced": self.forced, "by": self.by}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Transition":
+        return cls(_ts(d["ts"]), State(d["from_state"]), State(d["to_state"]), d["reason"],
+                   tuple(Action.from_dict(a) for a in d.get("actions", ())), d.get("alarm_id"),
+                   bool(d.get("forced", False)), d.get("by"))
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the controller learns at one time step (or one live prediction)."""
+
+    ts: pd.Timestamp
+    anomaly: bool
+    score: float | None = None
+    suspected: tuple[str, ...] = ()
+    min_service_pressure: float | None = None
+    pump_ok: bool | None = None
+    in_normal_band: bool | None = None
+    repaired: bool = False
+
+
+@dataclass(frozen=True)
+class ControllerConfig:
+    """Thresholds of the state machine.
+
+    ``debounce`` consecutive anomalous observations confirm an alarm (at 1 min sampling, 3 min: long
+    enough to ignore a single spike, short against a burst's damage). ``min_service_pressure`` (m) is the
+    lowest acceptable pressure at demand junctions (20 m is a common minimum service head).
+    ``require_acknowledge`` holds an alarm in ALARM until an operator acknowledges it.
+    """
+
+    debounce: int = 3
+    min_service_pressure: float = 20.0
+    isolation_timeout: pd.Timedelta = pd.Timedelta(minutes=10)
+    hold_time: pd.Timedelta = pd.Timedelta(minutes=30)
+    require_acknowledge: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.debounce, int) or self.debounce < 1:
+            raise ConfigError(f"ControllerConfig.debounce must be an integer >= 1, got {self.debounce!r}")
+        for name in ("isolation_timeout", "hold_time"):
+            value = pd.Timedelta(getattr(self, name))
+            if value < pd.Timedelta(0):
+                raise ConfigError(f"ControllerConfig.{name} must not be negative, got {value}")
+            object.__setattr__(self, name, value)
+
+
+class IsolationPlanLike(Protocol):
+    """What the controller needs from :class:`pumpguard.network.isolation.IsolationPlan`."""
+
+    pumps: tuple[str, ...]
+
+    def isolate(self, suspected: Sequence[str]) -> tuple[Action, ...]: ...
+
+    def has_alternate_route(self, suspected: Sequence[str]) -> bool: ...
+
+
+@dataclass
+class Alarm:
+    """One confirmed incident; open until the plant is back to NORMAL with nothing left isolated."""
+
+    id: str
+    raised: pd.Timestamp
+    reason: str
+    suspected: tuple[str, ...] = ()
+    acknowledged_by: str | None = None
+    acknowledged: pd.Timestamp | None = None
+    closed: pd.Timestamp | None = None
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "raised": _iso(self.raised), "reason": self.reason,
+                "suspected": list(self.suspected), "acknowledged_by": self.acknowledged_by,
+                "acknowledged": _iso(self.acknowledged), "closed": _iso(self.closed)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Alarm":
+        return cls(d["id"], _ts(d["raised"]), d["reason"], tuple(d.get("suspected", ())),
+                   d.get("acknowledged_by"), _ts(d.get("acknowledged")), _ts(d.get("closed")))
+
+
+@dataclass
+class _Memory:
+    """Everything besides the state that decides future behaviour (all of it goes in the snapshot)."""
+
+    debounce_count: int = 0
+    last_ts: pd.Timestamp | None = None
+    entered: pd.Timestamp | None = None  # when the current state was entered
+    band_since: pd.Timestamp | None = None  # RECOVERING: start of the current in-band run
+    alarm_seq: int = 0
+    alarms: list[Alarm] = field(default_factory=list)
+    engaged: list[Action] = field(default_factory=list)  # actions in effect, undone on repair
+
+
+class Controller:
+    """The plant's supervisory state machine.
+
+    Examples
+    --------
+    >>> t0 = pd.Timestamp("2026-01-01", tz="UTC")
+    >>> c = Controller(config=ControllerConfig(debounce=2))
+    >>> minute = pd.Timedelta(minutes=1)
+    >>> c.step(Observation(t0, anomaly=True))
+    []
+    >>> [(t.from_state.value, t.to_state.value) for t in c.step(Observation(t0 + minute, anomaly=True))]
+    [('NORMAL', 'ALARM'), ('ALARM', 'ISOLATING')]
+    >>> c.step(Observation(t0 + 2 * minute, anomaly=False, min_service_pressure=25.0))[0].to_state
+    <State.NORMAL: 'NORMAL'>
+    >>> Controller.restore(c.snapshot()).snapshot() == c.snapshot()
+    True
+    """
+
+    def __init__(self, plan: IsolationPlanLike | None = None, config: ControllerConfig = ControllerConfig(),
+                 *, state: State = State.NORMAL) -> None:
+        self.plan = plan
+        self.config = config
+        self._state = State(state)
+        self._mem = _Memory()
+        self.history: list[Transition] = []
+
+    # -- read-only views ---------------------------------------------------------------------------
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def alarms(self) -> tuple[Alarm, ...]:
+        return tuple(self._mem.alarms)
+
+    @property
+    def active_alarm(self) -> Alarm | None:
+        """The most recent alarm still open, if any."""
+        return next((a for a in reversed(self._mem.alarms) if a.closed is None), None)
+
+    @property
+    def engaged_actions(self) -> tuple[Action, ...]:
+        """Actions in effect on the plant (valves closed/opened, pumps locked out) awaiting repair."""
+        return tuple(self._mem.engaged)
+
+    @property
+    def debounce_count(self) -> int:
+        return self._mem.debounce_count
+
+    # -- the machine -------------------------------------------------------------------------------
+    def step(self, obs: Observation) -> list[Transition]:
+        """Feed one observation; return the 0..n transitions it causes (also appended to ``history``)."""
+        ts = self._advance_clock(obs.ts, "observation")
+        out: list[Transition] = []
+        pressure = obs.min_service_pressure
+        if pressure is not None and pressure != pressure:  # NaN: not measured
+            pressure = None
+        pump_failed = obs.pump_ok is False
+        state, mem = self._state, self._mem
+
+        if state is State.NORMAL:
+            if obs.repaired and mem.engaged:
+                out.append(self._recover(ts, "repair reported while isolation in effect"))
+            elif obs.anomaly or pump_failed:
+                mem.debounce_count += 1
+                if mem.debounce_count >= self.config.debounce:
+                    out.extend(self._raise_alarm(ts, obs, pump_failed))
+            else:
+                mem.debounce_count = 0
+        elif state is State.ALARM:
+            if pump_failed:
+                out.append(self._broken(ts, "pump failure while alarm awaits acknowledgement",
+                                        pump_failure=True))
+        elif state is State.ISOLATING:
+            if obs.repaired:
+                out.append(self._recover(ts, "repair reported during isolation"))
+            elif pump_failed:
+                out.append(self._broken(ts, "pump failure during isolation", pump_failure=True))
+            elif ts > mem.entered and self._service_restored(obs, pressure):
+                what = f"min service pressure {pressure:.1f} m >= {self.config.min_service_pressure:g} m" \
+                    if pressure is not None else "no anomaly and readings in band (pressure not measured)"
+                out.append(self._go(ts, State.NORMAL, f"service restored: {what}"))
+                if not mem.engaged:
+                    self._close_alarms(ts)
+            elif ts - mem.entered >= self.config.isolation_timeout:
+                out.append(self._broken(ts, f"service not restored within {self.config.isolation_timeout}"))
+        elif state is State.BROKEN:
+            if obs.repaired:
+                out.append(self._recover(ts, "repair reported"))
+        elif state is State.RECOVERING:
+            in_band = obs.in_normal_band if obs.in_normal_band is not None else not obs.anomaly
+            if pump_failed:
+                out.append(self._broken(ts, "pump failure during recovery", pump_failure=True))
+            elif ts <= mem.entered or not in_band:
+                mem.band_since = None
+            else:
+                if mem.band_since is None:
+                    mem.band_since = ts
+                if ts - mem.band_since >= self.config.hold_time:
+                    out.append(self._go(ts, State.NORMAL,
+                                        f"readings in normal band since {_iso(mem.band_since)} "
+                                        f"(hold time {self.config.hold_time})"))
+                    self._close_alarms(ts)
+        return out
+
+    def acknowledge(self, alarm_id: str, *, by: str, ts) -> list[Transition]:
+        """Record that ``by`` acknowledged an alarm. Changes no state, unless ``require_acknowledge`` holds
+        the alarm in ALARM: then isolation starts now and its transitions are returned."""
+        ts = self._advance_clock(ts, "acknowledgement")
+        alarm = next((a for a in self._mem.alarms if a.id == alarm_id), None)
+        if alarm is None:
+            known = [a.id for a in self._mem.alarms if a.closed is None]
+            raise ConfigError(f"cannot acknowledge alarm {alarm_id!r}: no such alarm; open alarms: {known}")
+        if alarm.acknowledged is None:
+            alarm.acknowledged_by, alarm.acknowledged = by, ts
+        if self.config.require_acknowledge and self._state is State.ALARM and alarm is self.active_alarm:
+            return self._isolate(ts, alarm, f"alarm acknowledged by {by}")
+        return []
+
+    def force(self, state: State, *, reason: str, ts, by: str) -> Transition:
+        """Operator override: go to ``state`` whatever the graph says. Issues no actions (the operator
+        owns the valves now); actions already in effect stay recorded and are undone on repair."""
+        ts = self._advance_clock(ts, "forced transition")
+        target = State(state)
+        tr = self._go(ts, target, f"forced by {by}: {reason}", forced=True, by=by)
+        if target is State.NORMAL:
+            self._close_alarms(ts)
+        return tr
+
+    # -- persistence -------------------------------------------------------------------------------
+    def snapshot(self, *, include_history: bool = True) -> dict:
+        """A JSON-able dict of everything that decides future behaviour (and, optionally, the history)."""
+        m = self._mem
+        return {"format": SNAPSHOT_FORMAT, "state": self._state.value, "debounce_count": m.debounce_count,
+                "last_ts": _iso(m.last_ts), "entered": _iso(m.entered), "band_since": _iso(m.band_since),
+                "alarm_seq": m.alarm_seq, "alarms": [a.to_dict() for a in m.alarms],
+                "engaged": [a.to_dict() for a in m.engaged],
+                "history": [t.to_dict() for t in self.history] if include_history else []}
+
+    @classmethod
+    def restore(cls, snapshot: dict, plan: IsolationPlanLike | None = None,
+                config: ControllerConfig = ControllerConfig()) -> "Controller":
+        """Rebuild a controller from :meth:`snapshot` output (e.g. a retained MQTT message)."""
+        if not isinstance(snapshot, dict) or snapshot.get("format") != SNAPSHOT_FORMAT:
+            found = snapshot.get("format") if isinstance(snapshot, dict) else type(snapshot).__name__
+            raise DataFormatError("controller snapshot is not in the expected format", found=found,
+                                  expected=repr(SNAPSHOT_FORMAT),
+                                  hint="pass the dict produced by Controller.snapshot()")
+        try:
+            c = cls(plan, config, state=State(snapshot["state"]))
+            c._mem = _Memory(int(snapshot["debounce_count"]), _ts(snapshot["last_ts"]),
+                             _ts(snapshot["entered"]),
+                             _ts(snapshot["band_since"]), int(snapshot["alarm_seq"]),
+                             [Alarm.from_dict(a) for a in snapshot["alarms"]],
+                             [Action.from_dict(a) for a in snapshot["engaged"]])
+            c.history = [Transition.from_dict(t) for t in snapshot.get("history", [])]
+        except (KeyError, ValueError, TypeError) as exc:
+            raise DataFormatError(f"controller snapshot is damaged ({exc!r})",
+                                  hint="pass the dict produced by Controller.snapshot()") from exc
+        return c
+
+    # -- internals ---------------------------------------------------------------------------------
+    def _advance_clock(self, ts, what: str) -> pd.Timestamp:
+        ts = _ts(ts)
+        if ts is None:
+            raise DataFormatError(f"{what} has no timestamp", expected="a pandas Timestamp")
+        last = self._mem.last_ts
+        if last is not None and ts < last:
+            raise DataFormatError(f"{what} is earlier than the last one the controller saw", found=_iso(ts),
+                                  expected=f"a time at or after {_iso(last)}",
+                                  hint="feed observations in time order (drop late messages)")
+        self._mem.last_ts = ts
+        if self._mem.entered is None:
+            self._mem.entered = ts
+        return ts
+
+    def _go(self, ts, to: State, reason: str, actions: tuple[Action, ...] = (), *, forced: bool = False,
+            by: str | None = None) -> Transition:
+        alarm = self.active_alarm
+        tr = Transition(ts, self._state, to, reason, tuple(actions), alarm.id if alarm else None, forced, by)
+        self._state = to
+        self._mem.entered = ts
+        self._mem.band_since = None
+        self._mem.debounce_count = 0
+        self.history.append(tr)
+        return tr
+
+    def _raise_alarm(self, ts, obs: Observation, pump_failed: bool) -> list[Transition]:
+        mem = self._mem
+        mem.alarm_seq += 1
+        score = "" if obs.score is None else f", score {obs.score:.3g}"
+        cause = "pump failure" if pump_failed else "anomaly"
+        where = f"; suspected {', '.join(obs.suspected[:3])}" if obs.suspected else ""
+        alarm = Alarm(f"A-{mem.alarm_seq:04d}", ts,
+                      f"{cause} confirmed: {mem.debounce_count} consecutive observations{score}{where}",
+                      tuple(obs.suspected))
+        mem.alarms.append(alarm)
+        out = [self._go(ts, State.ALARM, alarm.reason)]
+        if pump_failed:
+            out.append(self._broken(ts, "pump failure confirmed: the pump station cannot run",
+                                    pump_failure=True))
+        elif not self.config.require_acknowledge:
+            out.extend(self._isolate(ts, alarm, "isolating the suspected segment"))
+        return out
+
+    def _isolate(self, ts, alarm: Alarm, why: str) -> list[Transition]:
+        if self.plan is None:
+            actions, reason = (), f"{why}: no isolation plan, watching service pressure"
+        elif not alarm.suspected:
+            actions, reason = (), f"{why}: no suspected element, watching service pressure"
+        else:
+            actions = tuple(self.plan.isolate(alarm.suspected))
+            reason = f"{why}: around {alarm.suspected[0]}"
+        self._mem.engaged.extend(actions)
+        out = [self._go(ts, State.ISOLATING, reason, actions)]
+        if self.plan is not None and alarm.suspected and not self.plan.has_alternate_route(alarm.suspected):
+            out.append(self._broken(ts, f"no alternate route supplies every demand junction with "
+                                        f"{alarm.suspected[0]} isolated"))
+        return out
+
+    def _broken(self, ts, reason: str, *, pump_failure: bool = False) -> Transition:
+        actions: tuple[Action, ...] = ()
+        if pump_failure and self.plan is not None:
+            locked = {a.element for a in self._mem.engaged if a.kind == "stop_pump"}
+            actions = tuple(Action("stop_pump", p, "lock out the failed pump station for repair")
+                            for p in self.plan.pumps if p not in locked)
+            self._mem.engaged.extend(actions)
+        return self._go(ts, State.BROKEN, reason, actions)
+
+    def _recover(self, ts, reason: str) -> Transition:
+        actions = undo_actions(self._mem.engaged, "repair done: return to the normal configuration")
+        self._mem.engaged.clear()
+        return self._go(ts, State.RECOVERING, reason, actions)
+
+    def _service_restored(self, obs: Observation, pressure: float | None) -> bool:
+        if pressure is not None:
+            return pressure >= self.config.min_service_pressure
+        return not obs.anomaly and obs.in_normal_band is not False
+
+    def _close_alarms(self, ts) -> None:
+        for alarm in self._mem.alarms:
+            if alarm.closed is None:
+                alarm.closed = ts
+
+
+def _ts(value) -> pd.Timestamp | None:
+    """A UTC timestamp (naive input is taken as UTC, the data contract's zone)."""
+    if value is None:
+        return None
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _iso(ts: pd.Timestamp | None) -> str | None:
+    return None if ts is None else ts.isoformat()
