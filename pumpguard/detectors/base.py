@@ -50,7 +50,9 @@ class Detector(BaseEstimator, ABC):
 
     Class attributes: ``name`` (the registry key), ``supervised`` (``fit`` needs ``y``),
     ``time_aware`` (the score of a row may use earlier rows of the same batch),
-    ``streaming`` (the class implements ``learn_one``).
+    ``streaming`` (the class implements ``learn_one``), ``predicts_status`` (it has
+    ``predict_status``), ``conformance_params`` (parameters for the shared conformance test's small
+    synthetic data, e.g. a short horizon).
 
     Examples
     --------
@@ -85,6 +87,10 @@ class Detector(BaseEstimator, ABC):
     supervised: ClassVar[bool] = False
     time_aware: ClassVar[bool] = False
     streaming: ClassVar[bool] = False
+    #: the class has ``predict_status`` (NORMAL / BROKEN / RECOVERING)
+    predicts_status: ClassVar[bool] = False
+    #: parameters the shared conformance test uses (small synthetic data: a few thousand minutes)
+    conformance_params: ClassVar[dict] = {}
 
     # ------------------------------------------------------------------ hooks for subclasses
     def _check_params(self) -> None:
@@ -249,6 +255,7 @@ class SupervisedDetector(Detector):
     """
 
     supervised: ClassVar[bool] = True
+    predicts_status: ClassVar[bool] = True
     #: the label whose probability is *not* anomalous, for status labels
     normal_label: ClassVar[str] = "NORMAL"
 
@@ -268,7 +275,11 @@ class SupervisedDetector(Detector):
         # seen in 0.01 % of the rows still shapes the model
         counts = np.bincount(codes, minlength=len(classes)).astype("float64")
         weight = (len(codes) / (len(classes) * counts))[codes]
-        self._fit_classifier(self._standardised(frame), codes, weight)
+        Z = self._standardised(frame)
+        normal_code = 0  # NORMAL (statuses) or 0 (0/1 labels) is always the first class
+        #: the typical normal row, standardised: the reference contributions are measured from
+        self.normal_center_ = np.median(Z[codes == normal_code], axis=0)
+        self._fit_classifier(Z, codes, weight)
 
     def predict_proba(self, X: pd.DataFrame) -> pd.DataFrame:
         """Rows x ``classes_`` probabilities (NaN rows for unscorable rows)."""

@@ -1,0 +1,157 @@
+"""Early warning: the probability that a failure starts within a horizon ``H`` (default 12 h).
+
+Training label (:func:`pumpguard.detectors.labels.failure_within`): a row is 1 when a BROKEN
+start follows within ``H``, else 0. Rows inside BROKEN / RECOVERING are left out of training: the
+question is "is a failure coming?", asked while the pump still runs normally.
+
+Why 12 h: precursors of pump failures (bearing wear, seal leaks, cavitation) build up over hours,
+and twelve hours is one shift of notice -- time to plan a stop rather than suffer one. It is a
+parameter (``horizon="6h"``).
+
+Features (all **causal**: a row sees only itself and earlier rows of the same batch):
+the standardised, median-imputed readings, their rolling mean over the last ``short_window`` rows
+(30, half an hour at one row a minute: smooths minute-to-minute noise), their rolling mean and
+rolling standard deviation over the last ``long_window`` rows (120, two hours: the slow drift
+and the growing unsteadiness that precede a failure). The first rows of a batch have shorter
+windows (whatever history exists). This detector is therefore ``time_aware``: score a contiguous
+stretch in time order, with history before the rows you care about.
+
+Model: :class:`~sklearn.ensemble.HistGradientBoostingClassifier` with balanced class weights
+(100 rounds, learning rate 0.1, 31 leaves, no early stopping: it would split randomly, not in time).
+
+Contributions: per feature, total split gain times the distance of the feature from its median over
+normal training rows, summed over the features of each sensor.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from pumpguard.detectors._validation import check_fraction, check_positive_int
+from pumpguard.detectors.base import Detector
+from pumpguard.detectors.labels import failure_within, parse_horizon
+from pumpguard.detectors.supervised import split_gain_importance
+from pumpguard.errors import DataFormatError
+
+
+def causal_window_features(Z: np.ndarray, short_window: int, long_window: int) -> np.ndarray:
+    """``[Z, mean_short, mean_long, std_long]`` (rows x 4*sensors); row ``i`` uses rows ``<= i`` only.
+
+    Examples
+    --------
+    >>> causal_window_features(np.array([[1.0], [3.0], [5.0]]), 2, 3)[:, 1].tolist()
+    [1.0, 2.0, 4.0]
+    """
+    c1 = np.cumsum(np.vstack([np.zeros((1, Z.shape[1])), Z]), axis=0)
+    c2 = np.cumsum(np.vstack([np.zeros((1, Z.shape[1])), Z**2]), axis=0)
+    n = np.arange(1, len(Z) + 1)
+
+    def window_sums(c, w):
+        lo = np.maximum(n - w, 0)
+        return c[n] - c[lo], (n - lo)[:, None].astype("float64")
+
+    s_short, n_short = window_sums(c1, short_window)
+    s_long, n_long = window_sums(c1, long_window)
+    q_long, _ = window_sums(c2, long_window)
+    mean_long = s_long / n_long
+    var_long = np.maximum(q_long / n_long - mean_long**2, 0.0)
+    return np.hstack([Z, s_short / n_short, mean_long, np.sqrt(var_long)])
+
+
+class EarlyWarningDetector(Detector):
+    """Gradient-boosted probability of a failure within ``horizon``, from causal window features.
+
+    ``fit(X, y)`` needs ``y`` = machine_status and ``X`` indexed by time.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> idx = pd.date_range("2018-04-01", periods=3000, freq="min", tz="UTC", name="timestamp")
+    >>> X = pd.DataFrame(rng.normal(size=(3000, 2)), columns=["vibration", "flow"], index=idx)
+    >>> status = pd.Series("NORMAL", index=idx)
+    >>> for start in (800, 1800, 2700):
+    ...     X.iloc[start - 50:start, 0] += np.linspace(0, 4, 50)   # vibration creeps up first
+    ...     status.iloc[start:start + 60] = "BROKEN"
+    >>> det = EarlyWarningDetector(horizon="1h", max_iter=30).fit(X, status)
+    >>> p = det.score_samples(X)
+    >>> bool(p[760:800].mean() > p[100:700].mean())
+    True
+    """
+
+    name: ClassVar[str] = "early_warning"
+    supervised: ClassVar[bool] = True
+    time_aware: ClassVar[bool] = True
+    conformance_params: ClassVar[dict] = {"horizon": "1h", "max_iter": 30}
+
+    def __init__(
+        self,
+        *,
+        horizon: str = "12h",
+        short_window: int = 30,
+        long_window: int = 120,
+        max_iter: int = 100,
+        learning_rate: float = 0.1,
+        max_leaf_nodes: int = 31,
+        random_state: int = 0,
+    ):
+        self.horizon = horizon
+        self.short_window = short_window
+        self.long_window = long_window
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.random_state = random_state
+
+    def _check_params(self) -> None:
+        parse_horizon(self.horizon)
+        check_positive_int("short_window", self.short_window)
+        check_positive_int("long_window", self.long_window)
+        check_positive_int("max_iter", self.max_iter)
+        check_fraction("learning_rate", self.learning_rate)
+        check_positive_int("max_leaf_nodes", self.max_leaf_nodes, minimum=2)
+
+    def _features(self, frame: pd.DataFrame) -> np.ndarray:
+        return causal_window_features(self._standardised(frame), self.short_window, self.long_window)
+
+    def _fit(self, frame: pd.DataFrame, y: pd.Series | None) -> None:
+        if not isinstance(frame.index, pd.DatetimeIndex):
+            raise DataFormatError(
+                "early_warning: X must be indexed by time (a DatetimeIndex)",
+                found=type(frame.index).__name__,
+                hint="pass dataset.values, whose index is the timestamp",
+            )
+        status = pd.Series(y.astype(str).str.upper().to_numpy(), index=frame.index)
+        ahead = failure_within(status, self.horizon).to_numpy()
+        train = (status == "NORMAL").to_numpy()
+        target = ahead[train]
+        if target.min() == target.max():
+            raise DataFormatError(
+                "early_warning: the training span has no NORMAL row followed by a failure within the horizon",
+                found=f"{int(target.sum())} rows labelled 'failure ahead'",
+                hint=f"train on a span that contains at least one BROKEN start, or lengthen horizon={self.horizon!r}",
+            )
+        features = self._features(frame)[train]
+        counts = np.bincount(target, minlength=2).astype("float64")
+        weight = (len(target) / (2 * counts))[target]
+        self.classes_ = [0, 1]
+        self.model_ = HistGradientBoostingClassifier(
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            max_leaf_nodes=self.max_leaf_nodes,
+            early_stopping=False,
+            random_state=self.random_state,
+        ).fit(features, target, sample_weight=weight)
+        self.feature_importances_ = split_gain_importance(self.model_, features.shape[1])
+        self.normal_center_ = np.median(features[target == 0], axis=0)
+        self.n_failure_ahead_rows_ = int(target.sum())
+
+    def _score(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.model_.predict_proba(self._features(frame))[:, 1]
+
+    def _contributions(self, frame: pd.DataFrame) -> np.ndarray:
+        parts = self.feature_importances_ * np.abs(self._features(frame) - self.normal_center_)
+        return parts.reshape(len(frame), 4, self.n_sensors_).sum(axis=1)
