@@ -1,0 +1,116 @@
+"""The stream scorer: batches, dedupe by (asset, ts), predictions that agree with the detector."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pumpguard.detectors.base import Detector
+from pumpguard.errors import ConfigError
+from pumpguard.stream.codec import TelemetryRow
+from pumpguard.stream.scorer import StreamScorer
+
+SENSORS = [f"sensor_{i:02d}" for i in range(6)]
+T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+class Deviation(Detector):
+    """Sum of squared standardised deviations: a real pumpguard Detector, small and exact."""
+
+    name = "deviation"
+
+    def _fit(self, frame, y):
+        pass
+
+    def _score(self, frame):
+        return (self._standardised(frame) ** 2).sum(axis=1)
+
+    def _contributions(self, frame):
+        return self._standardised(frame) ** 2
+
+
+@pytest.fixture(scope="module")
+def detector():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(1500, len(SENSORS))), columns=SENSORS)
+    return Deviation().fit(X.iloc[:1000]).set_threshold(X.iloc[1000:], false_alarm_rate=0.01)
+
+
+def rows(n, asset="pump_a", seed=1, start=0):
+    rng = np.random.default_rng(seed)
+    return [
+        TelemetryRow("s", asset, T0 + timedelta(minutes=start + i), dict(zip(SENSORS, rng.normal(size=len(SENSORS)).tolist())))
+        for i in range(n)
+    ]
+
+
+def test_predictions_agree_with_the_detector(detector):
+    batch = rows(50)
+    batch[7] = TelemetryRow("s", "pump_a", batch[7].ts, {**batch[7].values, "sensor_03": 40.0})
+    preds = StreamScorer(detector, model_name="deviation").score(batch)
+    frame = pd.DataFrame([r.values for r in batch], columns=SENSORS)
+    expected = detector.score_samples(frame)
+    assert np.allclose([p["score"] for p in preds], expected)
+    assert [p["anomaly"] for p in preds] == list(expected > detector.threshold_)
+    assert preds[7]["anomaly"] and preds[7]["status"] == "ANOMALY"
+    assert preds[7]["top_sensors"][0]["sensor"] == "sensor_03"
+    assert all(p["model"] == "deviation" and p["threshold"] == detector.threshold_ for p in preds)
+    assert all(len(p["top_sensors"]) <= 3 for p in preds)
+
+
+def test_dedupe_by_asset_and_ts_within_and_across_batches(detector):
+    scorer = StreamScorer(detector)
+    first = rows(10)
+    assert all(p is not None for p in scorer.score(first))
+    again = scorer.score(first[5:] + rows(5, start=10))  # a redelivery after a reconnect, then new rows
+    assert again[:5] == [None] * 5 and all(p is not None for p in again[5:])
+    other_asset = scorer.score(rows(10, asset="pump_b"))  # same times, another pump: not duplicates
+    assert all(p is not None for p in other_asset)
+    inside = scorer.score([rows(1, start=100)[0]] * 3)
+    assert inside[1:] == [None, None]
+    assert scorer.duplicates == 7 and scorer.scored == 26
+
+
+def test_dedupe_memory_is_bounded(detector):
+    scorer = StreamScorer(detector, dedupe_rows=5)
+    scorer.score(rows(10))
+    assert len(scorer._seen) == 5
+
+
+def test_missing_sensors_and_unscorable_rows(detector):
+    scorer = StreamScorer(detector)
+    partial = TelemetryRow("s", "p", T0, {"sensor_00": 0.1})
+    empty = TelemetryRow("s", "p", T0 + timedelta(minutes=1), {})
+    p, e = scorer.score([partial, empty])
+    assert p["score"] is not None and p["status"] in ("NORMAL", "ANOMALY")
+    assert e["score"] is None and e["anomaly"] is None and e["status"] == "UNSCORABLE" and e["top_sensors"] == []
+
+
+def test_refuses_what_cannot_score():
+    with pytest.raises(ConfigError, match="score_samples"):
+        StreamScorer(object())
+
+    class Windowed:
+        sensors_ = ["a"]
+        threshold_ = 1.0
+        time_aware = True
+
+        def score_samples(self, X): ...
+        def contributions(self, X): ...
+
+    with pytest.raises(ConfigError, match="time-aware"):
+        StreamScorer(Windowed())
+
+
+def test_model_wrapper_with_detector_attribute(detector):
+    class Trained:
+        name = "pca-2024"
+
+        def __init__(self, d):
+            self.detector = d
+
+    scorer = StreamScorer(Trained(detector))
+    assert scorer.model_name == "pca-2024" and scorer.sensors == SENSORS
