@@ -1,0 +1,1 @@
+"""Network: topology, sensors, faults, hydraulic simulation and the controller state machine."""
