@@ -3,6 +3,17 @@
 This subpackage imports nothing else of pumpguard's (except :mod:`pumpguard.errors`).
 """
 
+from pumpguard.data.preprocessing import (
+    DropReport,
+    FillReport,
+    ResampleReport,
+    drop_uninformative,
+    fill_gaps,
+    find_gaps,
+    infer_step,
+    resample,
+)
+from pumpguard.data.readers import read_dataset
 from pumpguard.data.schema import (
     INDEX_NAME,
     LABEL_COLUMNS,
@@ -12,6 +23,8 @@ from pumpguard.data.schema import (
     Dataset,
     Sensor,
 )
+from pumpguard.data.validation import DataFileNotFoundError, DataQualityWarning, validate_dataset
+from pumpguard.data.writers import write_csv, write_parquet
 
 __all__ = [
     "INDEX_NAME",
@@ -19,6 +32,20 @@ __all__ = [
     "STATUS_COLUMN",
     "STATUS_DTYPE",
     "STATUS_VALUES",
+    "DataFileNotFoundError",
+    "DataQualityWarning",
     "Dataset",
+    "DropReport",
+    "FillReport",
+    "ResampleReport",
     "Sensor",
+    "drop_uninformative",
+    "fill_gaps",
+    "find_gaps",
+    "infer_step",
+    "read_dataset",
+    "resample",
+    "validate_dataset",
+    "write_csv",
+    "write_parquet",
 ]
