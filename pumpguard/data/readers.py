@@ -47,6 +47,7 @@ from pumpguard.errors import ConfigError, DataFormatError
 KINDS = ("auto", "pump", "skab", "generic")
 UNITS = ("si", "file")
 _SEPARATORS = (",", ";", "\t", "|")
+_NOT_TABLES = (".xlsx", ".xls", ".xlsm", ".ods", ".json", ".zip", ".h5", ".hdf5", ".feather", ".pkl", ".pickle")
 
 
 def read_dataset(
@@ -93,6 +94,10 @@ def read_dataset(
                                     hint="check the path (a CSV, .csv.gz, Parquet file or a directory of Parquet files)")
     if path.is_dir():
         return _read_parquet_dir(path, timestamp_column=timestamp_column, label_column=label_column)
+    if path.suffix.lower() in _NOT_TABLES:
+        raise DataFormatError("this kind of file cannot be read", path=path, found=path.suffix,
+                              expected="a .csv, .csv.gz or .parquet file, or a directory of .parquet files",
+                              hint="export the sheet or table as CSV")
     if is_parquet(path):
         table = read_parquet_frame(path)
         return table_to_dataset(table, path=path, timestamp_column=timestamp_column, label_column=label_column)
@@ -186,7 +191,11 @@ def _wrong_separator(path, header_line, columns, sep, want, kind) -> None:
     )
 
 
-def _fast_table(path: Path, sep: str, *, column_types=None, include=None, float_columns=()) -> pa.Table:
+class _TypesVaryError(Exception):
+    """pyarrow's type guess from the first block did not hold for a later one."""
+
+
+def _fast_table(path: Path, sep: str, *, column_types=None, include=None, float_columns=(), retry=False) -> pa.Table:
     """pyarrow's CSV parser; when it refuses the file, find the exact line with the slow pass."""
     try:
         return pacsv.read_csv(
@@ -198,6 +207,8 @@ def _fast_table(path: Path, sep: str, *, column_types=None, include=None, float_
             ),
         )
     except pa.ArrowInvalid as exc:
+        if retry and "conversion error" in str(exc):
+            raise _TypesVaryError(str(exc)) from None
         diagnose_csv(path, sep=sep, float_columns=float_columns)
         raise DataFormatError("the CSV parser refused the file", path=path, found=str(exc).splitlines()[0][:200],
                               expected="a well-formed CSV table", hint="open the file near the place named") from None
@@ -271,7 +282,12 @@ def _read_generic_csv(path: Path, sep: str, columns: list[str], *, timestamp_col
                                   found=", ".join(columns[:8]), expected=f"a column named {name!r} in the header",
                                   hint="check the spelling (names are case-sensitive)")
     types = {timestamp_column: pa.string()} if timestamp_column else None
-    table = _fast_table(path, sep, column_types=types)
+    try:
+        table = _fast_table(path, sep, column_types=types, retry=True)
+    except _TypesVaryError:
+        # pyarrow guesses types from the first block; a column that changes type later (integers,
+        # then '2.5' or a text cell) is read as text and judged cell by cell.
+        table = _fast_table(path, sep, column_types={c: pa.string() for c in columns})
     if table.num_rows == 0:
         raise DataFormatError("the file has a header but no rows of data", path=path, line=1,
                               expected="at least one row after the header")

@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Sequence
 
@@ -99,8 +100,9 @@ def table_to_dataset(
     sensors: list[str] = []
     ignored: list[str] = []
     label_of = _label_targets(frame, ts, label_column, path=path, notes=notes)
+    row_numbers = [c for c in frame.columns if c != ts and is_row_number_column(c)]
     for c in frame.columns:
-        if c == ts:
+        if c == ts or c in row_numbers:
             continue
         values = frame[c]
         if c in label_of:
@@ -113,8 +115,12 @@ def table_to_dataset(
         elif isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(values.dtype):
             ignored.append(str(c))
         else:
-            _refuse_mostly_numeric(values, c, path=path, row_to_line=row_to_line, sep=sep)
-            ignored.append(str(c))
+            numbers = _numbers_in_text(values, c, path=path, row_to_line=row_to_line, sep=sep)
+            if numbers is None:
+                ignored.append(str(c))
+            else:
+                out[str(c)] = numbers
+                sensors.append(str(c))
     if ignored:
         notes.append(f"ignored {len(ignored)} column(s) that are neither numbers nor labels: {', '.join(ignored)}")
     if not sensors:
@@ -142,6 +148,11 @@ def _text_has_zone(values: pd.Series) -> bool:
         return False
     text = present.iloc[0].strip()
     return text.endswith(("Z", "z")) or "+" in text[10:] or "-" in text[10:]
+
+
+def is_row_number_column(name) -> bool:
+    """The unnamed index column pandas writes (``""``, ``Unnamed: 0``): row numbers, not a measurement."""
+    return str(name) == "" or bool(re.fullmatch(r"Unnamed: \d+", str(name)))
 
 
 def _is_numeric(values: pd.Series) -> bool:
@@ -201,17 +212,23 @@ def _label_targets(frame, ts, label_column, *, path, notes) -> dict[str, str]:
     return targets
 
 
-def _refuse_mostly_numeric(values: pd.Series, column, *, path, row_to_line, sep) -> None:
-    """A text column that is mostly numbers is a sensor with a bad cell: say which, rather than drop it."""
+def _numbers_in_text(values: pd.Series, column, *, path, row_to_line, sep) -> np.ndarray | None:
+    """A text column as numbers if every cell is a number or empty; ``None`` if it is text.
+
+    A column that is mostly numbers with a few other cells is a sensor with bad cells: say which,
+    rather than drop the sensor.
+    """
     text = values.astype("str").str.strip().where(values.notna(), "")
     present = ~text.isin(MISSING_TOKENS)
     numbers = pd.to_numeric(text.where(present), errors="coerce")
+    bad = (numbers.isna() & present).to_numpy()
+    if not bad.any():
+        return numbers.to_numpy(dtype="float64", na_value=np.nan)
     if present.sum() == 0 or numbers.notna().sum() * 2 <= present.sum():
-        return
+        return None
     if row_to_line is not None and sep is not None:
         diagnose_csv(path, sep=sep, float_columns=[column])
-    bad = np.flatnonzero((numbers.isna() & present).to_numpy())
-    row = int(bad[0])
+    row = int(np.flatnonzero(bad)[0])
     raise DataFormatError(
         "a cell is not a number" + ("" if row_to_line else f" (data row {row + 1})"), path=path, column=str(column),
         line=row_to_line(row) if row_to_line else None, found=str(values.iloc[row]),

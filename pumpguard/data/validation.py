@@ -65,18 +65,15 @@ def parse_timestamps(values: pd.Series, *, column: str, path=None, row_to_line: 
     else:
         text = values.astype("str")
         parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+        # Only ISO 8601: '01/04/2018' could be January or April, and guessing would shift events silently.
         bad = parsed.isna().to_numpy() & values.notna().to_numpy()
-        if bad.any():
-            # ISO 8601 is the fast path; fall back to pandas' general parser before refusing.
-            parsed = pd.to_datetime(text, format="mixed", utc=True, errors="coerce")
-            bad = parsed.isna().to_numpy() & values.notna().to_numpy()
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise DataFormatError(
                 "a time stamp cannot be read" + _row_text(row, row_to_line),
                 path=path, column=column, found=str(values.iloc[row]),
                 expected="a date-time like '2018-04-01 00:00:00' (ISO 8601; naive times are UTC)",
-                hint="fix or delete that row",
+                hint="write times as ISO 8601, YYYY-MM-DD HH:MM:SS (optionally with a UTC offset), or fix the row",
                 **where(row, row_to_line),
             )
     missing = parsed.isna().to_numpy()

@@ -269,3 +269,44 @@ def test_row_lines_maps_rows_past_blank_lines(write):
     path = write("r.csv", "a,b\n1,2\n\n\n3,4\n5,6\n")
     lines = RowLines(path, ",")
     assert [lines(0), lines(1), lines(2)] == [2, 5, 6]
+
+
+# --- hardening ----------------------------------------------------------------------------------
+
+
+def _long_integer_file(last: str) -> str:
+    # more than pyarrow's 1 MB first block of integers, then one cell of another type
+    stamps = pd.date_range("2020-01-01", periods=60_000, freq="s").strftime("%Y-%m-%d %H:%M:%S")
+    body = "".join(f"{t},{i % 7}\n" for i, t in enumerate(stamps[:-1]))
+    return "timestamp,count\n" + body + f"{stamps[-1]},{last}\n"
+
+
+def test_generic_column_that_changes_type_after_the_first_block(write):
+    ds = read_dataset(write("late.csv", _long_integer_file("2.5")))
+    assert ds.frame["count"].iloc[-1] == 2.5 and len(ds) == 60_000
+    err = _error(write("late_bad.csv", _long_integer_file("oops")))
+    assert (err.line, err.column, err.found) == (60_001, "count", "oops")
+
+
+def test_pump_file_read_as_generic_ignores_the_row_numbers(pump_text, write):
+    ds = read_dataset(write("p.csv", pump_text(sensors=("sensor_00", "sensor_01"))), kind="generic")
+    assert ds.sensor_ids == ["sensor_00", "sensor_01"]
+    assert ds.status.tolist()[-1] == "RECOVERING"
+
+
+def test_day_first_dates_are_refused_not_guessed(write):
+    err = _error(write("d.csv", "timestamp,p\n01/04/2018 00:00,1\n02/04/2018 00:00,2\n"), timestamp_column="timestamp")
+    assert err.found == "01/04/2018 00:00" and "ISO 8601" in err.hint
+
+
+def test_spreadsheets_are_refused_with_a_hint(write):
+    err = _error(write("book.xlsx", "PK"))
+    assert "CSV" in err.hint
+
+
+def test_windows_line_endings_and_byte_order_mark(pump_text, write):
+    text = "\ufeff" + pump_text(sensors=("sensor_00",)).replace("\n", "\r\n")
+    ds = read_dataset(write("w.csv", text))
+    assert len(ds) == 6 and ds.sensor_ids == ["sensor_00"]
+    bad = text.replace("BROKEN", "BORKEN")
+    assert _error(write("w2.csv", bad)).line == 6
