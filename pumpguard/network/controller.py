@@ -38,18 +38,11 @@ class State(str, Enum):
 
 
 #: Edges the controller takes by itself; ``force`` may take any other.
-LEGAL_EDGES: frozenset[tuple[State, State]] = frozenset({
-    (State.NORMAL, State.ALARM),
-    (State.NORMAL, State.RECOVERING),
-    (State.ALARM, State.ISOLATING),
-    (State.ALARM, State.BROKEN),
-    (State.ISOLATING, State.NORMAL),
-    (State.ISOLATING, State.BROKEN),
-    (State.ISOLATING, State.RECOVERING),
-    (State.BROKEN, State.RECOVERING),
-    (State.RECOVERING, State.NORMAL),
-    (State.RECOVERING, State.BROKEN),
-})
+LEGAL_EDGES: frozenset[tuple[State, State]] = frozenset(
+    (State(a), State(b)) for a, b in (
+        ("NORMAL", "ALARM"), ("NORMAL", "RECOVERING"), ("ALARM", "ISOLATING"), ("ALARM", "BROKEN"),
+        ("ISOLATING", "NORMAL"), ("ISOLATING", "BROKEN"), ("ISOLATING", "RECOVERING"),
+        ("BROKEN", "RECOVERING"), ("RECOVERING", "NORMAL"), ("RECOVERING", "BROKEN")))
 
 ACTION_KINDS = ("close_valve", "open_valve", "stop_pump", "start_pump")
 _INVERSE = {"close_valve": "open_valve", "open_valve": "close_valve",
@@ -200,6 +193,7 @@ class _Memory:
     """Everything besides the state that decides future behaviour (all of it goes in the snapshot)."""
 
     debounce_count: int = 0
+    suspected: tuple[str, ...] = ()  # latest non-empty localisation during the debounce run
     last_ts: pd.Timestamp | None = None
     entered: pd.Timestamp | None = None  # when the current state was entered
     band_since: pd.Timestamp | None = None  # RECOVERING: start of the current in-band run
@@ -241,11 +235,16 @@ class Controller:
 
     @property
     def alarms(self) -> tuple[Alarm, ...]:
-        return tuple(self._mem.alarms)
+        """Every alarm raised so far (copies: change them through acknowledge/force only)."""
+        return tuple(replace(a) for a in self._mem.alarms)
 
     @property
     def active_alarm(self) -> Alarm | None:
-        """The most recent alarm still open, if any."""
+        """The most recent alarm still open, if any (a copy)."""
+        alarm = self._open_alarm()
+        return None if alarm is None else replace(alarm)
+
+    def _open_alarm(self) -> Alarm | None:
         return next((a for a in reversed(self._mem.alarms) if a.closed is None), None)
 
     @property
@@ -260,6 +259,9 @@ class Controller:
     # -- the machine -------------------------------------------------------------------------------
     def step(self, obs: Observation) -> list[Transition]:
         """Feed one observation; return the 0..n transitions it causes (also appended to ``history``)."""
+        if not isinstance(obs, Observation):
+            raise DataFormatError("Controller.step takes an Observation", found=type(obs).__name__,
+                                  expected="pumpguard.network.controller.Observation")
         ts = self._advance_clock(obs.ts, "observation")
         out: list[Transition] = []
         pressure = obs.min_service_pressure
@@ -271,12 +273,13 @@ class Controller:
         if state is State.NORMAL:
             if obs.repaired and mem.engaged:
                 out.append(self._recover(ts, "repair reported while isolation in effect"))
-            elif obs.anomaly or pump_failed:
+            elif (obs.anomaly or pump_failed) and not self._open_incident_explains(obs, pump_failed):
                 mem.debounce_count += 1
+                mem.suspected = tuple(obs.suspected) or mem.suspected
                 if mem.debounce_count >= self.config.debounce:
                     out.extend(self._raise_alarm(ts, obs, pump_failed))
             else:
-                mem.debounce_count = 0
+                mem.debounce_count, mem.suspected = 0, ()
         elif state is State.ALARM:
             if pump_failed:
                 out.append(self._broken(ts, "pump failure while alarm awaits acknowledgement",
@@ -307,9 +310,12 @@ class Controller:
                 if mem.band_since is None:
                     mem.band_since = ts
                 if ts - mem.band_since >= self.config.hold_time:
+                    # only a forced RECOVERING leaves actions engaged here; undo them now
+                    actions = undo_actions(mem.engaged, "recovered: return to the normal configuration")
+                    mem.engaged.clear()
                     out.append(self._go(ts, State.NORMAL,
                                         f"readings in normal band since {_iso(mem.band_since)} "
-                                        f"(hold time {self.config.hold_time})"))
+                                        f"(hold time {self.config.hold_time})", actions))
                     self._close_alarms(ts)
         return out
 
@@ -323,7 +329,7 @@ class Controller:
             raise ConfigError(f"cannot acknowledge alarm {alarm_id!r}: no such alarm; open alarms: {known}")
         if alarm.acknowledged is None:
             alarm.acknowledged_by, alarm.acknowledged = by, ts
-        if self.config.require_acknowledge and self._state is State.ALARM and alarm is self.active_alarm:
+        if self.config.require_acknowledge and self._state is State.ALARM and alarm is self._open_alarm():
             return self._isolate(ts, alarm, f"alarm acknowledged by {by}")
         return []
 
@@ -342,6 +348,7 @@ class Controller:
         """A JSON-able dict of everything that decides future behaviour (and, optionally, the history)."""
         m = self._mem
         return {"format": SNAPSHOT_FORMAT, "state": self._state.value, "debounce_count": m.debounce_count,
+                "suspected": list(m.suspected),
                 "last_ts": _iso(m.last_ts), "entered": _iso(m.entered), "band_since": _iso(m.band_since),
                 "alarm_seq": m.alarm_seq, "alarms": [a.to_dict() for a in m.alarms],
                 "engaged": [a.to_dict() for a in m.engaged],
@@ -358,7 +365,8 @@ class Controller:
                                   hint="pass the dict produced by Controller.snapshot()")
         try:
             c = cls(plan, config, state=State(snapshot["state"]))
-            c._mem = _Memory(int(snapshot["debounce_count"]), _ts(snapshot["last_ts"]),
+            c._mem = _Memory(int(snapshot["debounce_count"]), tuple(snapshot["suspected"]),
+                             _ts(snapshot["last_ts"]),
                              _ts(snapshot["entered"]),
                              _ts(snapshot["band_since"]), int(snapshot["alarm_seq"]),
                              [Alarm.from_dict(a) for a in snapshot["alarms"]],
@@ -386,12 +394,12 @@ class Controller:
 
     def _go(self, ts, to: State, reason: str, actions: tuple[Action, ...] = (), *, forced: bool = False,
             by: str | None = None) -> Transition:
-        alarm = self.active_alarm
+        alarm = self._open_alarm()
         tr = Transition(ts, self._state, to, reason, tuple(actions), alarm.id if alarm else None, forced, by)
         self._state = to
         self._mem.entered = ts
         self._mem.band_since = None
-        self._mem.debounce_count = 0
+        self._mem.debounce_count, self._mem.suspected = 0, ()
         self.history.append(tr)
         return tr
 
@@ -400,10 +408,10 @@ class Controller:
         mem.alarm_seq += 1
         score = "" if obs.score is None else f", score {obs.score:.3g}"
         cause = "pump failure" if pump_failed else "anomaly"
-        where = f"; suspected {', '.join(obs.suspected[:3])}" if obs.suspected else ""
+        where = f"; suspected {', '.join(mem.suspected[:3])}" if mem.suspected else ""
         alarm = Alarm(f"A-{mem.alarm_seq:04d}", ts,
                       f"{cause} confirmed: {mem.debounce_count} consecutive observations{score}{where}",
-                      tuple(obs.suspected))
+                      mem.suspected)
         mem.alarms.append(alarm)
         out = [self._go(ts, State.ALARM, alarm.reason)]
         if pump_failed:
@@ -419,7 +427,9 @@ class Controller:
         elif not alarm.suspected:
             actions, reason = (), f"{why}: no suspected element, watching service pressure"
         else:
-            actions = tuple(self.plan.isolate(alarm.suspected))
+            in_effect = {(a.kind, a.element) for a in self._mem.engaged}
+            actions = tuple(a for a in self.plan.isolate(alarm.suspected)
+                            if (a.kind, a.element) not in in_effect)
             reason = f"{why}: around {alarm.suspected[0]}"
         self._mem.engaged.extend(actions)
         out = [self._go(ts, State.ISOLATING, reason, actions)]
@@ -441,6 +451,16 @@ class Controller:
         actions = undo_actions(self._mem.engaged, "repair done: return to the normal configuration")
         self._mem.engaged.clear()
         return self._go(ts, State.RECOVERING, reason, actions)
+
+    def _open_incident_explains(self, obs: Observation, pump_failed: bool) -> bool:
+        """While a segment stays isolated awaiting repair, anomalies it explains raise no new alarm: without
+        a plan or localisation, any anomaly; with them, one whose isolation is already in effect."""
+        if not self._mem.engaged or pump_failed:
+            return False
+        if self.plan is None or not obs.suspected:
+            return True
+        in_effect = {(a.kind, a.element) for a in self._mem.engaged}
+        return {(a.kind, a.element) for a in self.plan.isolate(obs.suspected)} <= in_effect
 
     def _service_restored(self, obs: Observation, pressure: float | None) -> bool:
         if pressure is not None:

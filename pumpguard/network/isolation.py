@@ -118,6 +118,12 @@ class IsolationPlan:
         self._last = actions
         return actions
 
+    def isolated_nodes(self, suspected: Sequence[str]) -> tuple[str, ...]:
+        """The nodes of the segment ``isolate(suspected)`` shuts (e.g. to leave them out of the service
+        pressure while isolated)."""
+        seg = self._target(suspected)
+        return () if seg is None else self.segment(seg)[0]
+
     def unserved(self, suspected: Sequence[str]) -> tuple[str, ...]:
         """Demand junctions without a reservoir once ``isolate(suspected)`` is carried out (the segment's
         own junctions included: they are out of service until the repair)."""

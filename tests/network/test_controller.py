@@ -227,3 +227,48 @@ def test_snapshot_restore_gives_the_same_future(config, alternate, prefix, suffi
     assert twin.state is c.state and twin.history == c.history
     assert play(c, suffix, ts)[0] == play(twin, suffix, ts)[0]
     assert twin.snapshot() == c.snapshot()
+
+
+def test_an_isolated_incident_awaiting_repair_raises_no_alarm_storm():
+    c = Controller(FakePlan(), ControllerConfig(debounce=2))
+    c.step(Observation(at(0), anomaly=True, suspected=("P5",)))
+    c.step(Observation(at(1), anomaly=True))  # suspected remembered from the debounce run
+    assert c.alarms[0].suspected == ("P5",)
+    c.step(Observation(at(2), anomaly=True, min_service_pressure=25.0))
+    assert c.state is State.NORMAL and len(c.engaged_actions) == 3
+    for i in range(3, 20):  # the isolated leak still disturbs the detector
+        assert c.step(Observation(at(i), anomaly=True, suspected=("P5",))) == []
+    assert len(c.alarms) == 1
+    # a pump failure is a new incident even so
+    c.step(Observation(at(20), anomaly=True, pump_ok=False))
+    trs = c.step(Observation(at(21), anomaly=True, pump_ok=False))
+    assert edges(trs) == [(State.NORMAL, State.ALARM), (State.ALARM, State.BROKEN)]
+    assert trs[0].alarm_id == "A-0002"
+    trs = c.step(Observation(at(90), anomaly=False, repaired=True))
+    assert [a.kind for a in trs[0].actions] == ["start_pump", "close_valve", "open_valve", "open_valve"]
+
+
+def test_a_new_incident_elsewhere_adds_only_new_actions():
+    class TwoSegments(FakePlan):
+        def isolate(self, suspected):
+            valves = ("V1", "V2") if suspected[0].startswith("P") else ("V2", "V3")
+            return tuple(Action("close_valve", v, f"isolate {suspected[0]}") for v in valves)
+
+    c = Controller(TwoSegments(), ControllerConfig(debounce=1))
+    c.step(Observation(at(0), anomaly=True, suspected=("P1",)))
+    c.step(Observation(at(1), anomaly=False, min_service_pressure=30.0))
+    trs = c.step(Observation(at(2), anomaly=True, suspected=("J7",)))
+    assert edges(trs) == [(State.NORMAL, State.ALARM), (State.ALARM, State.ISOLATING)]
+    assert [a.element for a in trs[-1].actions] == ["V3"]
+    assert [a.element for a in c.engaged_actions] == ["V1", "V2", "V3"]
+
+
+def test_forced_recovery_undoes_engaged_actions_when_it_completes():
+    c = Controller(FakePlan(), ControllerConfig(debounce=1, hold_time=pd.Timedelta(minutes=5)))
+    c.step(Observation(at(0), anomaly=True, suspected=("P1",)))
+    c.force(State.RECOVERING, reason="crew fixed it, valves stay until checked", ts=at(1), by="ops")
+    assert len(c.engaged_actions) == 3
+    c.step(Observation(at(2), anomaly=False, in_normal_band=True))
+    trs = c.step(Observation(at(7), anomaly=False, in_normal_band=True))
+    assert edges(trs) == [(State.RECOVERING, State.NORMAL)] and len(trs[0].actions) == 3
+    assert c.engaged_actions == () and c.active_alarm is None
