@@ -93,7 +93,8 @@ class _Network:
 
 
 def rank_locations(contributions: pd.Series | pd.DataFrame, sensors: Sequence[Sensor] | Mapping[str, Sensor],
-                   wn, *, top: int = 5, kinds: Sequence[str] = ("junction", "pipe"),
+                   wn, *, top: int = 5, candidates: Sequence[str] = ("junction", "pipe"),
+                   sensor_kinds: Sequence[str] = ("pressure", "flow"),
                    length_scale: float | None = None) -> pd.DataFrame:
     """Rank the junctions and pipes most likely to hold the fault behind ``contributions``.
 
@@ -104,12 +105,17 @@ def rank_locations(contributions: pd.Series | pd.DataFrame, sensors: Sequence[Se
         ``contributions(X)`` over the alarm window: the mean magnitude per sensor is used).
     sensors:
         Sensor metadata; a sensor is placed at its ``element`` (node, or a link's midpoint), else at the
-        network node nearest its ``x``/``y``. Sensors that cannot be placed are skipped (listed in
-        ``result.attrs["skipped"]``).
+        network node nearest its ``x``/``y``. Sensors that cannot be placed, or whose ``kind`` is not in
+        ``sensor_kinds``, are skipped (listed in ``result.attrs["skipped"]``).
     wn:
         The ``wntr.network.WaterNetworkModel``.
     top:
         How many candidates to return.
+    candidates:
+        Which elements to rank: ``junction`` and/or ``pipe``.
+    sensor_kinds:
+        Sensors that see a leak where they sit: pressure and flow by default. A pump's current or a
+        logger's battery says nothing about where in the pipes the water goes.
     length_scale:
         ``L`` of the kernel in metres; default the median pipe length.
 
@@ -138,26 +144,30 @@ def rank_locations(contributions: pd.Series | pd.DataFrame, sensors: Sequence[Se
     scale = float(length_scale) if length_scale is not None else net.typical_length
     junctions = list(wn.junction_name_list)
     node_score = pd.Series(0.0, index=junctions)
-    skipped = []
-    total = float(weights.sum())
-    for sensor_id, weight in weights.items():
-        anchors = _place(meta.get(sensor_id), net)
+    placed, skipped = {}, []
+    for sensor_id in weights.index:
+        sensor = meta.get(sensor_id)
+        anchors = _place(sensor, net) if sensor is not None and sensor.kind in sensor_kinds else None
         if anchors is None:
             skipped.append(sensor_id)
-            continue
+        else:
+            placed[sensor_id] = anchors
+    total = float(weights[list(placed)].sum())
+    for sensor_id, anchors in placed.items():
+        weight = float(weights[sensor_id])
         if weight <= 0 or total <= 0:
             continue
         dist = np.array([min(off + net.metres_from(n).get(j, math.inf) for n, off in anchors)
                          for j in junctions])
         node_score += (weight / total) * np.exp(-dist / scale)
-    if len(skipped) == len(weights):
+    if not placed:
         raise UnknownSensorError(
-            "none of the sensors in the contributions can be placed on the network: give each Sensor an "
-            "element of the network or x/y coordinates", unknown=skipped)
+            "none of the sensors in the contributions can be placed on the network: expected sensors of "
+            f"kind {tuple(sensor_kinds)} with an element of the network or x/y coordinates", unknown=skipped)
     rows = []
-    if "junction" in kinds:
+    if "junction" in candidates:
         rows += [(j, "junction", float(node_score[j]), *net.coords[j]) for j in junctions]
-    if "pipe" in kinds:
+    if "pipe" in candidates:
         for p in wn.pipe_name_list:
             a, b = net.ends[p]
             ends = [node_score[n] for n in (a, b) if n in node_score.index]
@@ -169,6 +179,7 @@ def rank_locations(contributions: pd.Series | pd.DataFrame, sensors: Sequence[Se
     ranked = ranked.head(top).reset_index(drop=True)
     ranked.attrs["skipped"] = skipped
     ranked.attrs["length_scale"] = scale
+    ranked.attrs["total_weight"] = total  # 0: the sensors saw nothing, the ranking is by name only
     return ranked
 
 

@@ -43,7 +43,7 @@ def test_sensor_at_the_leak_with_the_highest_contribution_ranks_it_first():
 def test_kernel_scores_are_exact_shortest_path_distances():
     wn = line_network()
     ranked = rank_locations(pd.Series({"p1": 2.0}), [Sensor("p1", "pressure", element="J1")], wn,
-                            top=20, kinds=("junction",))
+                            top=20, candidates=("junction",))
     assert ranked.attrs["length_scale"] == 100.0  # median of 100, 100, 250, 100, 100
     score = dict(zip(ranked["element"], ranked["score"]))
     # J3 is 300 m away round J4, not 350 m along P3
@@ -66,12 +66,14 @@ def test_dataframe_contributions_coordinates_and_skipped_sensors():
     wn = line_network()
     sensors = {"p_xy": Sensor("p_xy", "pressure", x=440.0, y=5.0),  # no element: nearest node J3
                "ghost": Sensor("ghost", "pressure", element="nowhere"),
-               "p1": Sensor("p1", "pressure", element="J1")}
+               "p1": Sensor("p1", "pressure", element="J1"),
+               "amps": Sensor("amps", "current", element="J1")}  # not a hydraulic sensor
     frame = pd.DataFrame({"p_xy": [3.0, -5.0, np.nan], "p1": [0.5, 0.5, 0.5], "ghost": [9.0, 9.0, 9.0],
-                          "other": [1.0, 1.0, 1.0]})
+                          "other": [1.0, 1.0, 1.0], "amps": [50.0, 50.0, 50.0]})
     ranked = rank_locations(frame, sensors, wn, top=1)
     assert ranked.loc[0, "element"] == "J3"
-    assert sorted(ranked.attrs["skipped"]) == ["ghost", "other"]
+    assert sorted(ranked.attrs["skipped"]) == ["amps", "ghost", "other"]
+    assert ranked.attrs["total_weight"] == pytest.approx(4.5)
     with pytest.raises(UnknownSensorError, match="placed"):
         rank_locations(pd.Series({"ghost": 1.0}), sensors, wn)
     with pytest.raises(DataFormatError, match="Series"):
