@@ -27,13 +27,14 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from pumpguard.errors import DataFormatError
 
 #: Cells that mean "no value" in a numeric column (what pandas and pyarrow write for NaN).
 MISSING_TOKENS = ("", "NaN", "nan", "NAN")
-_CHUNK_ROWS = 50_000
 
 
 def open_text(path: str | Path) -> io.TextIOBase:
@@ -74,11 +75,13 @@ class RowLines:
     The file is scanned once, the first time a line is asked for, so reading a clean file costs nothing.
     """
 
-    def __init__(self, path: str | Path, sep: str):
-        self.path, self.sep = path, sep
+    def __init__(self, path: str | Path, sep: str, rows: int | None = None):
+        self.path, self.sep, self.rows = path, sep, rows
         self._lines: np.ndarray | None = None
 
     def __call__(self, row: int) -> int:
+        if self._lines is None and self.rows is not None and _count_lines(self.path) == self.rows + 1:
+            return row + 2  # one line per row and no blank lines: no need to parse
         if self._lines is None:
             self._lines = np.fromiter((start for start, _ in _records(self.path, self.sep)), dtype=np.int64)
         if 0 <= row < len(self._lines):
@@ -86,15 +89,16 @@ class RowLines:
         return row + 2  # header + 1-based; only reached if the fast parser saw rows the scan did not
 
 
-def _chunks(path, sep) -> Iterator[list[tuple[int, list[str]]]]:
-    chunk: list[tuple[int, list[str]]] = []
-    for record in _records(path, sep):
-        chunk.append(record)
-        if len(chunk) >= _CHUNK_ROWS:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+def _count_lines(path: str | Path) -> int:
+    """Lines in the file (a last line without a newline counts)."""
+    path = Path(path)
+    opener = gzip.open if path.name.endswith(".gz") else open
+    count, last = 0, b"\n"
+    with opener(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            count += block.count(b"\n")
+            last = block[-1:]
+    return count + (last != b"\n")
 
 
 def diagnose_csv(
@@ -106,35 +110,69 @@ def diagnose_csv(
     """Raise a :class:`DataFormatError` for the first malformed row or non-numeric cell; return if none.
 
     A malformed row has more or fewer fields than the header; a non-numeric cell is a cell of a
-    ``float_columns`` column that is neither a number nor empty/NaN.
+    ``float_columns`` column that is neither a number nor empty/NaN (as pyarrow's own parser judges).
     """
     with open_text(path) as fh:
         header = next(csv.reader(fh, delimiter=sep), [])
-    n_fields = len(header)
-    wanted = [c for c in float_columns if c in header]
-    positions = [header.index(c) for c in wanted]
-    for chunk in _chunks(path, sep):
-        counts = np.fromiter((len(f) for _, f in chunk), dtype=np.int64, count=len(chunk))
-        wrong = np.flatnonzero(counts != n_fields)
-        stop = int(wrong[0]) if len(wrong) else len(chunk)
-        bad_cell = _first_bad_number(chunk[:stop], wanted, positions)
-        if bad_cell is not None:
-            row, column, found = bad_cell
-            decimal_comma = "," in found and sep != "," and _is_number(found.replace(",", "."))
-            raise DataFormatError(
-                "a cell is not a number", path=path, line=chunk[row][0], column=column, found=found,
-                expected="a number (empty cells are missing values)",
-                hint=("the decimal mark must be '.'" if decimal_comma else "Fix the cell or leave it empty"),
-            )
-        if len(wrong):
-            line, fields = chunk[stop]
+    try:
+        table = pacsv.read_csv(
+            path,
+            parse_options=pacsv.ParseOptions(delimiter=sep),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in header},
+                                                 null_values=list(MISSING_TOKENS), strings_can_be_null=True),
+        )
+    except pa.ArrowInvalid:
+        _raise_malformed_row(path, sep, len(header))
+        return
+    bad: tuple[int, int, str] | None = None  # (row, column rank, cell)
+    wanted = [c for c in float_columns if c in table.column_names]
+    for rank, name in enumerate(wanted):
+        column = table.column(name).combine_chunks()
+        row = _first_unparsable(column)
+        if row is not None and (bad is None or (row, rank) < bad[:2]):
+            bad = (row, rank, column[row].as_py())
+    if bad is None:
+        return
+    row, rank, found = bad
+    decimal_comma = "," in found and sep != "," and _is_number(found.replace(",", "."))
+    raise DataFormatError(
+        "a cell is not a number", path=path, line=RowLines(path, sep, rows=table.num_rows)(row),
+        column=wanted[rank], found=found, expected="a number (empty cells are missing values)",
+        hint=("The decimal mark must be '.'" if decimal_comma else "Fix the cell or leave it empty"),
+    )
+
+
+def _first_unparsable(column: pa.Array) -> int | None:
+    """Index of the first cell pyarrow cannot turn into a float, by halving (its own parser decides)."""
+    def parses(part: pa.Array) -> bool:
+        try:
+            pc.cast(part, pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return False
+        return True
+
+    if parses(column):
+        return None
+    lo, hi = 0, len(column)  # the first bad cell is in [lo, hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if parses(column.slice(lo, mid - lo)):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def _raise_malformed_row(path, sep: str, n_fields: int) -> None:
+    for line, fields in _records(path, sep):
+        if len(fields) != n_fields:
             many = len(fields) > n_fields
             raise DataFormatError(
                 f"malformed row: {'too many' if many else 'too few'} fields",
                 path=path, line=line, found=f"{len(fields)} fields",
                 expected=f"{n_fields} fields separated by {sep!r}, as in the header",
-                hint=("a value may contain the separator; quote it" if many
-                      else "fill the missing cells (empty is fine) or delete the row"),
+                hint=("A value may contain the separator; quote it" if many
+                      else "Fill the missing cells (empty is fine) or delete the row"),
             )
 
 
@@ -144,23 +182,3 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _first_bad_number(chunk, columns, positions) -> tuple[int, str, str] | None:
-    """(row in chunk, column, cell) of the first non-numeric cell, by row then by column order."""
-    if not chunk or not columns:
-        return None
-    best: tuple[int, int] | None = None  # (row, column rank)
-    for rank, (name, pos) in enumerate(zip(columns, positions)):
-        cells = pd.Series([f[pos] for _, f in chunk], dtype="object")
-        stripped = cells.str.strip()
-        numbers = pd.to_numeric(stripped, errors="coerce")
-        bad = numbers.isna().to_numpy() & ~stripped.isin(MISSING_TOKENS).to_numpy()
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            if best is None or (row, rank) < best:
-                best = (row, rank)
-    if best is None:
-        return None
-    row, rank = best
-    return row, columns[rank], chunk[row][1][positions[rank]]

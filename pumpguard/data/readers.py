@@ -91,13 +91,13 @@ def read_dataset(
     path = Path(path)
     if not path.exists():
         raise DataFileNotFoundError("no such file or directory", path=path,
-                                    hint="check the path (a CSV, .csv.gz, Parquet file or a directory of Parquet files)")
+                                    hint="Check the path (a CSV, .csv.gz, Parquet file or a directory of Parquet files)")
     if path.is_dir():
         return _read_parquet_dir(path, timestamp_column=timestamp_column, label_column=label_column)
     if path.suffix.lower() in _NOT_TABLES:
         raise DataFormatError("this kind of file cannot be read", path=path, found=path.suffix,
                               expected="a .csv, .csv.gz or .parquet file, or a directory of .parquet files",
-                              hint="export the sheet or table as CSV")
+                              hint="Export the sheet or table as CSV")
     if is_parquet(path):
         table = read_parquet_frame(path)
         return table_to_dataset(table, path=path, timestamp_column=timestamp_column, label_column=label_column)
@@ -109,7 +109,7 @@ def _read_parquet_dir(path: Path, **options) -> Dataset:
     if not files:
         raise DataFormatError("the directory holds no Parquet files", path=path,
                               expected="files named *.parquet (in any sub-directory)",
-                              hint="point at a CSV/Parquet file, or at the archive's top directory")
+                              hint="Point at a CSV/Parquet file, or at the archive's top directory")
     frames = [read_parquet_frame(p) for p in files]
     return table_to_dataset(frames, path=path, **options)
 
@@ -122,7 +122,7 @@ def _read_csv(path: Path, *, kind: str, timestamp_column, label_column, units) -
     lines = head.splitlines()
     if not head.strip():
         raise DataFormatError("the file is empty", path=path, expected="a header line and rows of data",
-                              hint="check the export that wrote it")
+                              hint="Check the export that wrote it")
     header_line = lines[0]
     sep = _sniff_separator(header_line)
     columns = next(csv.reader([header_line], delimiter=sep))
@@ -140,7 +140,7 @@ def _read_csv(path: Path, *, kind: str, timestamp_column, label_column, units) -
     for name in columns:
         if name in seen and name not in formats.INDEX_COLUMN_NAMES:
             raise DataFormatError("a column name appears twice in the header", path=path, line=1, column=name,
-                                  expected="unique column names", hint="rename one of them")
+                                  expected="unique column names", hint="Rename one of them")
         seen.add(name)
     if not any(ln.strip() for ln in lines[1:]) and len(head) < 65536:
         raise DataFormatError("the file has a header but no rows of data", path=path, line=1,
@@ -187,7 +187,7 @@ def _wrong_separator(path, header_line, columns, sep, want, kind) -> None:
         "wrong delimiter: the header does not split into columns", path=path, line=1, found=found,
         expected=f"columns separated by {want!r}" if kind in ("pump", "skab") else
         "a time column and at least one sensor column, separated by ',', ';', tab or '|'",
-        hint="check the separator" + guess,
+        hint="Check the separator" + guess,
     )
 
 
@@ -211,7 +211,7 @@ def _fast_table(path: Path, sep: str, *, column_types=None, include=None, float_
             raise _TypesVaryError(str(exc)) from None
         diagnose_csv(path, sep=sep, float_columns=float_columns)
         raise DataFormatError("the CSV parser refused the file", path=path, found=str(exc).splitlines()[0][:200],
-                              expected="a well-formed CSV table", hint="open the file near the place named") from None
+                              expected="a well-formed CSV table", hint="Open the file near the place named") from None
 
 
 def _read_known_csv(path: Path, sep: str, columns: list[str], *, ts: str, metadata, kind: str,
@@ -220,7 +220,7 @@ def _read_known_csv(path: Path, sep: str, columns: list[str], *, ts: str, metada
         raise DataFormatError(
             "missing timestamp column", path=path, line=1, found=", ".join(columns[:6]) + (" ..." if len(columns) > 6 else ""),
             expected=f"a column named {ts!r} ({kind} format)",
-            hint="name the time column with timestamp_column=, or read with kind='generic'",
+            hint="Name the time column with timestamp_column=, or read with kind='generic'",
         )
     skip = {ts}
     if columns and columns[0] in formats.INDEX_COLUMN_NAMES:
@@ -238,7 +238,7 @@ def _read_known_csv(path: Path, sep: str, columns: list[str], *, ts: str, metada
                               expected="at least one row after the header")
     frame = table.to_pandas()
     del table
-    row_lines = RowLines(path, sep)
+    row_lines = RowLines(path, sep, rows=len(frame))
     notes: list[str] = []
     index = parse_timestamps(frame[ts], column=ts, path=path, row_to_line=row_lines)
     out = frame[sensors].set_axis(index, axis=0)
@@ -280,7 +280,7 @@ def _read_generic_csv(path: Path, sep: str, columns: list[str], *, timestamp_col
         if name is not None and name not in columns:
             raise DataFormatError(f"missing {what} column", path=path, line=1, column=name,
                                   found=", ".join(columns[:8]), expected=f"a column named {name!r} in the header",
-                                  hint="check the spelling (names are case-sensitive)")
+                                  hint="Check the spelling (names are case-sensitive)")
     types = {timestamp_column: pa.string()} if timestamp_column else None
     try:
         table = _fast_table(path, sep, column_types=types, retry=True)
@@ -292,4 +292,4 @@ def _read_generic_csv(path: Path, sep: str, columns: list[str], *, timestamp_col
         raise DataFormatError("the file has a header but no rows of data", path=path, line=1,
                               expected="at least one row after the header")
     return table_to_dataset(table.to_pandas(), path=path, timestamp_column=timestamp_column,
-                            label_column=label_column, row_to_line=RowLines(path, sep), sep=sep)
+                            label_column=label_column, row_to_line=RowLines(path, sep, rows=table.num_rows), sep=sep)

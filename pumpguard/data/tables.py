@@ -57,7 +57,7 @@ def read_parquet_frame(path: Path) -> tuple[pd.DataFrame, dict]:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
         raise DataFormatError("the file is not a readable Parquet file", path=path, found=str(exc)[:200],
-                              expected="a Parquet file", hint="re-write it, or give the CSV instead") from None
+                              expected="a Parquet file", hint="Re-write it, or give the CSV instead") from None
     raw = (table.schema.metadata or {}).get(PARQUET_METADATA_KEY)
     meta = json.loads(raw) if raw else {}
     frame = table.to_pandas()
@@ -126,7 +126,7 @@ def table_to_dataset(
     if not sensors:
         raise DataFormatError("no sensor columns", path=path, found=", ".join(map(str, frame.columns[:8])),
                               expected="at least one column of numbers besides the time stamp",
-                              hint="check the separator and that the values are numbers")
+                              hint="Check the separator and that the values are numbers")
     result = pd.DataFrame(out, index=index)
     result = result[sensors + [c for c in LABEL_COLUMNS if c in result]]
     stamps = frame[ts]
@@ -166,7 +166,7 @@ def _time_column(frame: pd.DataFrame, given: str | None, *, path) -> str:
         if given not in frame.columns:
             raise DataFormatError("missing timestamp column", path=path, column=given,
                                   found=", ".join(map(str, frame.columns[:8])), expected=f"a column named {given!r}",
-                                  hint="check the spelling (names are case-sensitive)")
+                                  hint="Check the spelling (names are case-sensitive)")
         return given
     for c in frame.columns:
         if formats.looks_like_time_name(str(c)) and not _is_label_name(c):
@@ -184,7 +184,7 @@ def _time_column(frame: pd.DataFrame, given: str | None, *, path) -> str:
     raise DataFormatError(
         "missing timestamp column", path=path, found=", ".join(map(str, frame.columns[:8])),
         expected="a column named like 'timestamp', 'datetime', 'date', 'ts' or holding date-times",
-        hint="name it with timestamp_column= (pumpguard --timestamp-column)",
+        hint="Name it with timestamp_column= (pumpguard --timestamp-column)",
     )
 
 
@@ -199,7 +199,7 @@ def _label_targets(frame, ts, label_column, *, path, notes) -> dict[str, str]:
         target = STATUS_COLUMN if is_status_column(frame[label_column]) else "anomaly"
         if target in targets:
             raise DataFormatError(f"the file already has a {target!r} column", path=path, column=label_column,
-                                  expected=f"one source for {target!r}", hint="leave out label_column=")
+                                  expected=f"one source for {target!r}", hint="Leave out label_column=")
         targets[label_column] = target
         notes.append(f"labels from column {label_column!r} read as {target!r}")
     elif STATUS_COLUMN not in targets:

@@ -73,7 +73,7 @@ def parse_timestamps(values: pd.Series, *, column: str, path=None, row_to_line: 
                 "a time stamp cannot be read" + _row_text(row, row_to_line),
                 path=path, column=column, found=str(values.iloc[row]),
                 expected="a date-time like '2018-04-01 00:00:00' (ISO 8601; naive times are UTC)",
-                hint="write times as ISO 8601, YYYY-MM-DD HH:MM:SS (optionally with a UTC offset), or fix the row",
+                hint="Write times as ISO 8601, YYYY-MM-DD HH:MM:SS (optionally with a UTC offset), or fix the row",
                 **where(row, row_to_line),
             )
     missing = parsed.isna().to_numpy()
@@ -82,7 +82,7 @@ def parse_timestamps(values: pd.Series, *, column: str, path=None, row_to_line: 
         raise DataFormatError(
             "a time stamp is empty" + _row_text(row, row_to_line),
             path=path, column=column, found="", expected="a date-time like '2018-04-01 00:00:00'",
-            hint="every row needs a time stamp; fill it in or delete the row",
+            hint="Every row needs a time stamp; fill it in or delete the row",
             **where(row, row_to_line),
         )
     return pd.DatetimeIndex(parsed, name=INDEX_NAME).as_unit(TIME_UNIT)
@@ -101,7 +101,7 @@ def _parse_epoch(values: pd.Series, *, column: str, path) -> pd.Series:
         "the time stamp column holds numbers that are not seconds (or ms/us/ns) since 1970",
         path=path, column=column, found=finite.iloc[0],
         expected="date-times like '2018-04-01 00:00:00' or epoch seconds after 1973",
-        hint="name the right column with timestamp_column=",
+        hint="Name the right column with timestamp_column=",
     )
 
 
@@ -116,7 +116,7 @@ def parse_status(values: pd.Series, *, column: str = STATUS_COLUMN, path=None, r
             "unknown machine status" + _row_text(row, row_to_line),
             path=path, column=column, found=str(values.iloc[row]),
             expected="one of " + ", ".join(STATUS_VALUES),
-            hint="correct the value, or read the column as a 0/1 label with kind='generic', label_column=",
+            hint="Correct the value, or read the column as a 0/1 label with kind='generic', label_column=",
             **where(row, row_to_line),
         )
     status = pd.Categorical(text.where(present), dtype=STATUS_DTYPE)
@@ -146,7 +146,7 @@ def parse_binary_label(values: pd.Series, *, column: str, path=None, row_to_line
         raise DataFormatError(
             ("a label is empty" if pd.isna(found) else "a label is not 0 or 1") + _row_text(row, row_to_line),
             path=path, column=column, found="" if pd.isna(found) else str(found), expected="0 or 1",
-            hint="labels mark each row as normal (0) or anomalous (1); fix the value",
+            hint="Labels mark each row as normal (0) or anomalous (1); fix the value",
             **where(row, row_to_line),
         )
     return numbers.astype("int8").rename(column)
@@ -200,7 +200,7 @@ def _drop_exact_repeats(frame, repeated, notes, *, path, row_to_line) -> pd.Data
         raise DataFormatError(
             f"duplicate time stamp: {text}",
             path=path, column=INDEX_NAME, found=str(stamp), expected="one row per time stamp",
-            hint="remove one of the rows, or average them before reading",
+            hint="Remove one of the rows, or average them before reading",
             **place,
         )
     keep = ~frame.index.duplicated(keep="first")
@@ -225,22 +225,22 @@ def validate_dataset(ds: Dataset) -> Dataset:
     if not isinstance(idx, pd.DatetimeIndex) or idx.tz is None or str(idx.tz) != "UTC":
         raise DataFormatError("the index is not a UTC time index", path=src, found=str(getattr(idx, "dtype", type(idx))),
                               expected="a DatetimeIndex in UTC named 'timestamp'",
-                              hint="build it with pumpguard.data.read_dataset or index.tz_localize('UTC')")
+                              hint="Build it with pumpguard.data.read_dataset or index.tz_localize('UTC')")
     if idx.name != INDEX_NAME:
         raise DataFormatError("the time index has the wrong name", path=src, found=idx.name, expected=repr(INDEX_NAME))
     if not idx.is_monotonic_increasing or idx.has_duplicates:
         raise DataFormatError("the time index is not strictly increasing", path=src,
-                              expected="sorted, unique time stamps", hint="sort and de-duplicate the rows")
+                              expected="sorted, unique time stamps", hint="Sort and de-duplicate the rows")
     extra = [c for c in frame.columns if c not in LABEL_COLUMNS and c not in ds.sensor_ids]
     if extra:
         raise DataFormatError("columns without sensor metadata", path=src, found=extra,
-                              expected="one Sensor per non-label column", hint="build the Dataset with Dataset.from_frame")
+                              expected="one Sensor per non-label column", hint="Build the Dataset with Dataset.from_frame")
     for c in ds.sensor_ids:
         if c not in frame.columns:
             raise DataFormatError("a sensor has no column", path=src, column=c, expected="one column per Sensor")
         if not pd.api.types.is_float_dtype(frame[c].dtype):
             raise DataFormatError("a sensor column is not float", path=src, column=c, found=str(frame[c].dtype),
-                                  expected="float64", hint="convert with .astype('float64')")
+                                  expected="float64", hint="Convert with .astype('float64')")
     if STATUS_COLUMN in frame and frame[STATUS_COLUMN].dtype != STATUS_DTYPE:
         raise DataFormatError("machine_status is not the status categorical", path=src, column=STATUS_COLUMN,
                               found=str(frame[STATUS_COLUMN].dtype), expected="pumpguard.data.STATUS_DTYPE")

@@ -81,7 +81,7 @@ def _open_for_writing(path: Path):
         return pa.OSFile(str(path), "wb")
     except OSError as exc:
         raise DataFormatError("the file cannot be written", path=path, found=str(exc),
-                              hint="check the directory exists and is writable") from None
+                              hint="Check the directory exists and is writable") from None
 
 
 def write_csv(dataset: Dataset, path: str | Path) -> None:
