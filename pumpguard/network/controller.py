@@ -268,14 +268,15 @@ class Controller:
         if pressure is not None and pressure != pressure:  # NaN: not measured
             pressure = None
         pump_failed = obs.pump_ok is False
+        suspected = (obs.suspected,) if isinstance(obs.suspected, str) else tuple(obs.suspected)
         state, mem = self._state, self._mem
 
         if state is State.NORMAL:
             if obs.repaired and mem.engaged:
                 out.append(self._recover(ts, "repair reported while isolation in effect"))
-            elif (obs.anomaly or pump_failed) and not self._open_incident_explains(obs, pump_failed):
+            elif (obs.anomaly or pump_failed) and not self._open_incident_explains(suspected, pump_failed):
                 mem.debounce_count += 1
-                mem.suspected = tuple(obs.suspected) or mem.suspected
+                mem.suspected = suspected or mem.suspected
                 if mem.debounce_count >= self.config.debounce:
                     out.extend(self._raise_alarm(ts, obs, pump_failed))
             else:
@@ -452,15 +453,15 @@ class Controller:
         self._mem.engaged.clear()
         return self._go(ts, State.RECOVERING, reason, actions)
 
-    def _open_incident_explains(self, obs: Observation, pump_failed: bool) -> bool:
+    def _open_incident_explains(self, suspected: tuple[str, ...], pump_failed: bool) -> bool:
         """While a segment stays isolated awaiting repair, anomalies it explains raise no new alarm: without
         a plan or localisation, any anomaly; with them, one whose isolation is already in effect."""
         if not self._mem.engaged or pump_failed:
             return False
-        if self.plan is None or not obs.suspected:
+        if self.plan is None or not suspected:
             return True
         in_effect = {(a.kind, a.element) for a in self._mem.engaged}
-        return {(a.kind, a.element) for a in self.plan.isolate(obs.suspected)} <= in_effect
+        return {(a.kind, a.element) for a in self.plan.isolate(suspected)} <= in_effect
 
     def _service_restored(self, obs: Observation, pressure: float | None) -> bool:
         if pressure is not None:

@@ -272,3 +272,19 @@ def test_forced_recovery_undoes_engaged_actions_when_it_completes():
     trs = c.step(Observation(at(7), anomaly=False, in_normal_band=True))
     assert edges(trs) == [(State.RECOVERING, State.NORMAL)] and len(trs[0].actions) == 3
     assert c.engaged_actions == () and c.active_alarm is None
+
+
+def test_restore_mid_debounce_and_with_an_open_alarm():
+    config = ControllerConfig(debounce=3)
+    c = Controller(FakePlan(), config)
+    c.step(Observation(at(0), anomaly=True, suspected="P7"))  # a bare name is one element
+    c.step(Observation(at(1), anomaly=True))
+    twin = Controller.restore(json.loads(json.dumps(c.snapshot(include_history=False))), FakePlan(), config)
+    assert twin.debounce_count == 2 and twin.history == []
+    trs = twin.step(Observation(at(2), anomaly=True))
+    assert edges(trs) == [(State.NORMAL, State.ALARM), (State.ALARM, State.ISOLATING)]
+    assert twin.alarms[0].suspected == ("P7",)
+    again = Controller.restore(json.loads(json.dumps(twin.snapshot())), FakePlan(), config)
+    assert again.active_alarm == twin.active_alarm and again.engaged_actions == twin.engaged_actions
+    assert again.acknowledge("A-0001", by="op", ts=at(3)) == []
+    assert again.alarms[0].acknowledged_by == "op"
