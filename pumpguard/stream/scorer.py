@@ -81,7 +81,9 @@ class StreamScorer:
         dedupe_rows: int = DEFAULT_DEDUPE_ROWS,
     ) -> None:
         self.detector = _detector_of(model)
-        self.model_name = model_name or getattr(model, "name", "") or type(self.detector).__name__
+        self.model_name = (
+            model_name or getattr(model, "name", "") or getattr(model, "detector_name", "") or type(self.detector).__name__
+        )
         self.sensors: list[str] = list(self.detector.sensors_)
         self.threshold = float(self.detector.threshold_)
         self.top_sensors = int(top_sensors)

@@ -8,35 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pumpguard.detectors.base import Detector
 from pumpguard.errors import ConfigError
 from pumpguard.stream.codec import TelemetryRow
 from pumpguard.stream.scorer import StreamScorer
 
 SENSORS = [f"sensor_{i:02d}" for i in range(6)]
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
-
-
-class Deviation(Detector):
-    """Sum of squared standardised deviations: a real pumpguard Detector, small and exact."""
-
-    name = "deviation"
-
-    def _fit(self, frame, y):
-        pass
-
-    def _score(self, frame):
-        return (self._standardised(frame) ** 2).sum(axis=1)
-
-    def _contributions(self, frame):
-        return self._standardised(frame) ** 2
-
-
-@pytest.fixture(scope="module")
-def detector():
-    rng = np.random.default_rng(0)
-    X = pd.DataFrame(rng.normal(size=(1500, len(SENSORS))), columns=SENSORS)
-    return Deviation().fit(X.iloc[:1000]).set_threshold(X.iloc[1000:], false_alarm_rate=0.01)
 
 
 def rows(n, asset="pump_a", seed=1, start=0):

@@ -1,0 +1,380 @@
+"""The MQTT transport: connections, sessions, acknowledgements, backpressure (the I/O of the stream).
+
+Delivery guarantee: **at least once, end to end**. The service receives telemetry at QoS 1 with
+manual acknowledgement and acknowledges a telemetry message only when the broker has acknowledged
+every prediction and error it produced. Its session is persistent (MQTT 5 ``clean_start=False``
+with a session expiry), so whatever was not acknowledged -- the service crashed, the broker
+restarted -- is delivered again; the scorer drops the repeats by ``(asset, ts)``.
+
+Backpressure is the protocol's own: the service announces a *Receive Maximum* (how many
+unacknowledged messages the broker may have in flight to it); the broker keeps the rest queued
+(``max_queued_messages`` in deploy/mosquitto) instead of the service buffering without bound.
+
+Scale-out: with ``share_group`` several services subscribe to ``$share/<group>/...`` and the broker
+gives each message to one of them. TCP_NODELAY is set on the socket: a prediction is a small
+message and Nagle's algorithm would otherwise hold it back waiting for an acknowledgement.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import socket
+import ssl
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from pumpguard.errors import ConfigError
+from pumpguard.stream.codec import (
+    Rejected,
+    TelemetryCodec,
+    Topics,
+    encode_predictions,
+    encode_presence,
+)
+from pumpguard.stream.scorer import StreamScorer
+
+log = logging.getLogger("pumpguard.stream")
+
+#: A day: a service restarted within a day gets every message that arrived meanwhile.
+DEFAULT_SESSION_EXPIRY_S = 86_400
+#: Unacknowledged messages the broker may send ahead; large enough to fill a scoring batch.
+DEFAULT_RECEIVE_MAXIMUM = 2_000
+#: Rows scored together at most (one detector call); about 0.1 s of work at 36,000 rows/s.
+DEFAULT_MAX_BATCH_ROWS = 5_000
+#: Reconnect backoff, seconds: first retry soon (a broker restart takes a second), then doubling.
+RECONNECT_MIN_S, RECONNECT_MAX_S = 1, 30
+
+
+@dataclass(frozen=True)
+class Broker:
+    """Where the broker is: ``mqtt://[user[:password]@]host[:port]`` or ``mqtts://`` for TLS.
+
+    Examples
+    --------
+    >>> Broker.from_url("mqtts://svc:s3cret@broker.plant:8884")
+    Broker(host='broker.plant', port=8884, tls=True, username='svc', password='s3cret', ca_file=None)
+    >>> Broker.from_url("localhost").port
+    1883
+    """
+
+    host: str
+    port: int = 1883
+    tls: bool = False
+    username: str | None = None
+    password: str | None = None
+    ca_file: str | None = None
+
+    @classmethod
+    def from_url(cls, url: str, *, ca_file: str | None = None) -> "Broker":
+        text = url if "://" in url else f"mqtt://{url}"
+        parts = urlsplit(text)
+        if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+            raise ConfigError(f"broker URL {url!r}: scheme {parts.scheme!r} is not mqtt:// or mqtts://")
+        tls = parts.scheme in ("mqtts", "ssl")
+        try:
+            port = parts.port or (8883 if tls else 1883)
+        except ValueError:
+            raise ConfigError(f"broker URL {url!r}: the port is not a number, expected e.g. mqtt://localhost:1883") from None
+        if not parts.hostname:
+            raise ConfigError(f"broker URL {url!r}: no host, expected e.g. mqtt://localhost:1883")
+        return cls(
+            host=parts.hostname,
+            port=port,
+            tls=tls,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            ca_file=ca_file,
+        )
+
+
+def _nodelay(client, userdata, sock) -> None:
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (OSError, AttributeError):  # a websocket or TLS wrapper without the option
+        pass
+
+
+def make_client(
+    client_id: str,
+    broker: Broker,
+    *,
+    manual_ack: bool = False,
+    will: tuple[str, bytes] | None = None,
+) -> paho.Client:
+    """A paho MQTT 5 client with TCP_NODELAY, TLS and credentials from ``broker``, backoff set."""
+    client = paho.Client(
+        CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5, manual_ack=manual_ack
+    )
+    client.on_socket_open = _nodelay
+    client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
+    # paho's own limit of 20 unacknowledged publishes would cap throughput at ~20 round trips
+    client.max_inflight_messages_set(1_000)
+    if broker.username:
+        client.username_pw_set(broker.username, broker.password)
+    if broker.tls:
+        context = ssl.create_default_context(cafile=broker.ca_file)
+        client.tls_set_context(context)
+    if will is not None:
+        client.will_set(will[0], will[1], qos=1, retain=True)
+    return client
+
+
+def connect_properties(*, session_expiry_s: int, receive_maximum: int | None = None) -> Properties:
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = int(session_expiry_s)
+    if receive_maximum:
+        props.ReceiveMaximum = int(receive_maximum)
+    return props
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class _Delivery:
+    """One received telemetry message waiting for its outputs to be acknowledged by the broker."""
+
+    mid: int
+    qos: int
+    generation: int
+    outstanding: int = 0
+
+
+@dataclass
+class ServiceStats:
+    messages: int = 0
+    rows: int = 0
+    predictions: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    connects: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+class ScoringService:
+    """Subscribes to telemetry, scores it with a :class:`StreamScorer`, publishes predictions and errors.
+
+    ``run(stop)`` blocks until ``stop`` is set (or a signal handler sets it); the paho network
+    thread does the socket work and reconnects, this thread decodes, scores and publishes.
+    Tested against a real Mosquitto in ``tests/stream``; no doctest (it needs a broker).
+    """
+
+    def __init__(
+        self,
+        scorer: StreamScorer,
+        broker: Broker,
+        *,
+        topics: Topics | None = None,
+        client_id: str = "pumpguard-serve",
+        share_group: str | None = None,
+        session_expiry_s: int = DEFAULT_SESSION_EXPIRY_S,
+        receive_maximum: int = DEFAULT_RECEIVE_MAXIMUM,
+        max_batch_rows: int = DEFAULT_MAX_BATCH_ROWS,
+        codec: TelemetryCodec | None = None,
+    ) -> None:
+        self.scorer = scorer
+        self.broker = broker
+        self.topics = topics or Topics()
+        self.client_id = client_id
+        self.share_group = share_group
+        self.session_expiry_s = session_expiry_s
+        self.receive_maximum = receive_maximum
+        self.max_batch_rows = max_batch_rows
+        self.codec = codec or TelemetryCodec(sensors=scorer.sensors, topics=self.topics)
+        self.stats = ServiceStats()
+        self.connected = threading.Event()
+        #: set once the broker has confirmed the subscription (telemetry from then on is kept for us)
+        self.subscribed = threading.Event()
+        presence_site = self.topics.site if self.topics.site != "+" else "_all"
+        self.presence_topic = Topics(site=presence_site, root=self.topics.root).presence(client_id)
+        # never full in practice: the broker sends at most receive_maximum unacknowledged messages
+        self._inbox: queue.Queue = queue.Queue(maxsize=receive_maximum * 2)
+        self._published: deque[int] = deque()
+        self._pending: dict[int, _Delivery] = {}
+        self._generation = 0
+        self._client = make_client(
+            client_id,
+            broker,
+            manual_ack=True,
+            will=(self.presence_topic, self._presence("offline")),
+        )
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._client.on_publish = self._on_publish
+        self._client.on_connect_fail = self._on_connect_fail
+        self._client.on_subscribe = self._on_subscribe
+
+    # -- paho network thread ----------------------------------------------------------------------
+
+    def _presence(self, status: str) -> bytes:
+        return encode_presence(status, client_id=self.client_id, ts=now_utc(), model=self.scorer.model_name)
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.error("broker %s:%s refused the connection: %s", self.broker.host, self.broker.port, reason_code)
+            return
+        # acknowledgements owed on the old connection are void: the broker redelivers those messages
+        self._generation += 1
+        self.stats.connects += 1
+        subscription = self.topics.subscription_telemetry(self.share_group)
+        client.subscribe(subscription, qos=1)
+        client.publish(self.presence_topic, self._presence("online"), qos=1, retain=True)
+        log.info(
+            "connected to %s:%s (session %s), subscribed to %s",
+            self.broker.host,
+            self.broker.port,
+            "resumed" if flags.session_present else "new",
+            subscription,
+        )
+        self.connected.set()
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        failed = [code for code in reason_codes if code.is_failure]
+        if failed:
+            log.error("the broker refused the subscription: %s (check the ACL for this user)", failed[0])
+            return
+        self.subscribed.set()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self.connected.clear()
+        if reason_code != 0:
+            log.warning("lost the broker (%s); reconnecting with backoff up to %s s", reason_code, RECONNECT_MAX_S)
+
+    def _on_connect_fail(self, client, userdata) -> None:
+        log.warning("cannot reach the broker at %s:%s; retrying", self.broker.host, self.broker.port)
+
+    def _on_message(self, client, userdata, message) -> None:
+        # blocks (and so stops reading the socket) only if the broker ignored our Receive Maximum
+        self._inbox.put((message.topic, message.payload, message.mid, message.qos, self._generation))
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        # no lock here: paho calls this holding its own message lock (see _settle)
+        self._published.append(mid)
+
+    # -- service thread ---------------------------------------------------------------------------
+
+    def _settle(self) -> None:
+        """Acknowledge telemetry whose outputs the broker has acknowledged."""
+        while self._published:
+            delivery = self._pending.pop(self._published.popleft(), None)
+            if delivery is None:
+                continue
+            delivery.outstanding -= 1
+            if delivery.outstanding == 0:
+                self._ack(delivery)
+
+    def _ack(self, delivery: _Delivery) -> None:
+        if delivery.qos > 0 and delivery.generation == self._generation:
+            self._client.ack(delivery.mid, delivery.qos)
+
+    def _send(self, topic: str, payload: bytes, delivery: _Delivery) -> None:
+        info = self._client.publish(topic, payload, qos=1)
+        # rc may be "no connection": paho keeps a QoS 1 message and sends it after reconnecting
+        delivery.outstanding += 1
+        self._pending[info.mid] = delivery
+
+    def _error(self, rejected: Rejected, delivery: _Delivery) -> None:
+        self.stats.rejected += 1
+        parsed = self.topics.parse(rejected.topic)
+        site = parsed[1] if parsed else (self.topics.site if self.topics.site != "+" else "_all")
+        topic = Topics(site=site, root=self.topics.root).errors
+        self._send(topic, rejected.to_error(received_at=now_utc()), delivery)
+
+    def _take(self, timeout: float) -> list[tuple]:
+        try:
+            first = self._inbox.get(timeout=timeout)
+        except queue.Empty:
+            return []
+        taken = [first]
+        while len(taken) < self.max_batch_rows:
+            try:
+                taken.append(self._inbox.get_nowait())
+            except queue.Empty:
+                break
+        return taken
+
+    def handle(self, messages: list[tuple]) -> None:
+        """Decode, score and publish a batch of received messages ``(topic, payload, mid, qos, gen)``."""
+        spans = []
+        rows = []
+        for topic, payload, mid, qos, generation in messages:
+            delivery = _Delivery(mid=mid, qos=qos, generation=generation)
+            decoded = self.codec.decode_telemetry(topic, payload)
+            for rejected in decoded.rejected:
+                self._error(rejected, delivery)
+            spans.append((topic, decoded, delivery, len(rows)))
+            rows.extend(decoded.rows)
+        self.stats.messages += len(messages)
+        self.stats.rows += len(rows)
+        try:
+            predictions = self.scorer.score(rows)
+        except Exception as exc:  # a detector bug must not stop the service: report every row
+            log.exception("scoring failed")
+            predictions = [None] * len(rows)
+            for topic, decoded, delivery, start in spans:
+                for row in decoded.rows:
+                    payload = TelemetryCodec.encode_rows([(row.ts, row.values)])
+                    self._error(Rejected(f"scoring failed: {type(exc).__name__}: {exc}", topic, payload), delivery)
+        self.stats.duplicates = self.scorer.duplicates
+        for topic, decoded, delivery, start in spans:
+            mine = [p for p in predictions[start : start + len(decoded.rows)] if p is not None]
+            if mine:
+                row = decoded.rows[0]
+                out = Topics(site=row.site, root=self.topics.root).prediction(row.asset)
+                self._send(out, encode_predictions(mine, batch=decoded.batch), delivery)
+                self.stats.predictions += len(mine)
+            if delivery.outstanding == 0:  # only repeats: nothing to wait for
+                self._ack(delivery)
+
+    def run(self, stop: threading.Event | None = None, *, until=None) -> ServiceStats:
+        """Serve until ``stop`` is set or ``until(stats)`` returns True; then leave cleanly."""
+        stop = stop or threading.Event()
+        client = self._client
+        client.connect_async(
+            self.broker.host,
+            self.broker.port,
+            keepalive=30,
+            clean_start=False,
+            properties=connect_properties(session_expiry_s=self.session_expiry_s, receive_maximum=self.receive_maximum),
+        )
+        client.loop_start()
+        try:
+            while not stop.is_set():
+                self._settle()
+                taken = self._take(timeout=0.05)
+                if taken:
+                    self.handle(taken)
+                if until is not None and until(self.stats):
+                    break
+        finally:
+            self._leave()
+        return self.stats
+
+    def _leave(self, grace_s: float = 5.0) -> None:
+        """Publish the death message ourselves (a clean disconnect does not fire the will), flush, stop."""
+        client = self._client
+        farewell = None
+        if self.connected.is_set():
+            farewell = client.publish(self.presence_topic, self._presence("offline"), qos=1, retain=True)
+        deadline = time.monotonic() + grace_s
+        while self._pending and self.connected.is_set() and time.monotonic() < deadline:
+            self._settle()
+            time.sleep(0.01)
+        self._settle()
+        if farewell is not None:
+            while not farewell.is_published() and self.connected.is_set() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        client.disconnect()
+        client.loop_stop()

@@ -1,0 +1,162 @@
+"""End to end through a real Mosquitto: replay -> serve -> predictions, bad payloads, broker restart."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+import orjson
+import pytest
+
+from pumpguard.stream.clients import listen, replay
+from pumpguard.stream.codec import Topics
+from pumpguard.stream.mqtt import Broker, ScoringService, make_client
+from pumpguard.stream.scorer import StreamScorer
+from tests.stream.conftest import telemetry_frame
+
+pytestmark = pytest.mark.mqtt
+SITE = "plant1"
+
+
+class Collector:
+    """A listener in a thread that keeps every message it gets, by kind."""
+
+    def __init__(self, broker: Broker, topics: Topics, *, client_id: str | None = None) -> None:
+        self.messages: list[tuple[str, str, object]] = []
+        self.stop = threading.Event()
+        ready = threading.Event()
+        self.thread = threading.Thread(
+            target=listen,
+            name="collector",
+            kwargs=dict(broker=broker, topics=topics, on_message=lambda *m: self.messages.append(m), stop=self.stop,
+                        ready=ready, client_id=client_id, persistent=client_id is not None),
+            daemon=True,
+        )
+        self.thread.start()
+        assert ready.wait(10), "the collector did not subscribe"
+
+    def predictions(self) -> list[dict]:
+        out = []
+        for kind, _, body in self.messages:
+            if kind == "prediction":
+                out.extend(body["rows"] if "rows" in body else [body])
+        return out
+
+    def errors(self) -> list[dict]:
+        return [body for kind, _, body in self.messages if kind == "errors"]
+
+    def wait_for(self, n_predictions: int, *, n_errors: int = 0, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.predictions()) >= n_predictions and len(self.errors()) >= n_errors:
+                return
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(10)
+
+
+class Service:
+    def __init__(self, detector, broker: Broker, topics: Topics, **kwargs) -> None:
+        self.service = ScoringService(StreamScorer(detector), broker, topics=topics, **kwargs)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.service.run, args=(self.stop,), name="serve", daemon=True)
+        self.thread.start()
+        assert self.service.subscribed.wait(10), "the service did not subscribe"
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(15)
+        assert not self.thread.is_alive()
+
+
+@pytest.mark.parametrize("batch", [1, 50])
+def test_replay_n_rows_gives_n_predictions(mosquitto, topic_root, detector, batch):
+    broker = Broker.from_url(mosquitto.url)
+    topics = Topics(site=SITE, root=topic_root)
+    collector = Collector(broker, Topics(site="+", root=topic_root))
+    service = Service(detector, broker, Topics(site="+", root=topic_root))
+    frame = telemetry_frame(400)
+    stats = replay(frame, broker, topics=topics, asset="pump_a", batch=batch)
+    assert stats.rows == 400 and stats.messages == -(-400 // batch)
+    collector.wait_for(400)
+    service.close()
+    collector.close()
+    preds = collector.predictions()
+    assert len(preds) == 400
+    assert Counter(p["ts"] for p in preds) == Counter(frame.index.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    assert {p["asset"] for p in preds} == {"pump_a"} and {p["model"] for p in preds} == {"deviation"}
+    expected = detector.score_samples(frame)
+    assert sorted(p["score"] for p in preds) == pytest.approx(sorted(expected))
+    # presence: the service said it was online, then offline (retained, on its own topic)
+    presence = [b["status"] for k, _, b in collector.messages if k == "service"]
+    assert presence[-1] == "offline"
+
+
+def test_bad_payloads_go_to_errors_and_good_ones_are_still_scored(mosquitto, topic_root, detector):
+    broker = Broker.from_url(mosquitto.url)
+    topics = Topics(site=SITE, root=topic_root)
+    collector = Collector(broker, topics)
+    service = Service(detector, broker, topics)
+    good = [orjson.dumps({"ts": f"2024-01-01T00:0{i}:00Z", "values": {"sensor_00": 0.1 * i}}) for i in range(4)]
+    bad = {
+        b"x" * (2 << 20): "over the limit",
+        b"{oops": "not JSON",
+        orjson.dumps({"values": {"sensor_00": 1.0}}): "missing ts",
+        orjson.dumps({"ts": "noon", "values": {}}): "bad ts",
+        orjson.dumps({"ts": "2024-01-01T01:00:00Z", "values": {"sensor_77": 1.0}}): "unknown sensor",
+        orjson.dumps({"ts": "2024-01-01T01:00:00Z", "values": {"sensor_00": "high"}}): "non-numeric",
+    }
+    client = make_client("bad-sender", broker)
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    infos = []
+    for g, b in zip(good, list(bad)[:4]):
+        infos += [client.publish(topics.telemetry("pump_a"), b, qos=1), client.publish(topics.telemetry("pump_a"), g, qos=1)]
+    for b in list(bad)[4:]:
+        infos.append(client.publish(topics.telemetry("pump_a"), b, qos=1))
+    for info in infos:
+        info.wait_for_publish(10)
+    collector.wait_for(4, n_errors=len(bad))
+    client.disconnect()
+    client.loop_stop()
+    service.close()
+    collector.close()
+    assert len(collector.predictions()) == 4
+    errors = collector.errors()
+    assert len(errors) == len(bad)
+    for err, (payload, reason) in zip(sorted(errors, key=lambda e: e["payload_bytes"]), sorted(bad.items(), key=lambda kv: len(kv[0]))):
+        assert reason in err["reason"], err
+        assert err["topic"] == topics.telemetry("pump_a")
+    big = max(errors, key=lambda e: e["payload_bytes"])
+    assert big["truncated"] and big["payload_bytes"] == 2 << 20
+
+
+@pytest.mark.slow
+def test_broker_restart_mid_stream_loses_nothing(mosquitto, topic_root, detector):
+    broker = Broker.from_url(mosquitto.url)
+    topics = Topics(site=SITE, root=topic_root)
+    collector = Collector(broker, topics, client_id="collector-restart")
+    service = Service(detector, broker, topics, client_id="serve-restart")
+    frame = telemetry_frame(600)
+    result = {}
+    sender = threading.Thread(
+        target=lambda: result.update(stats=replay(frame, broker, topics=topics, asset="pump_a", rate=300.0, timeout_s=60)),
+        name="replay",
+        daemon=True,
+    )
+    sender.start()
+    time.sleep(0.8)  # about 240 rows in
+    mosquitto.restart()
+    sender.join(60)
+    assert result["stats"].rows == 600
+    collector.wait_for(600, timeout=40)
+    service.close()
+    collector.close()
+    preds = collector.predictions()
+    distinct = {p["ts"] for p in preds}
+    missing = sorted(set(frame.index.strftime("%Y-%m-%dT%H:%M:%SZ")) - distinct)
+    assert not missing, f"{len(missing)} rows were never predicted: {missing[:5]}...; service {service.service.stats}"
+    assert service.service.stats.connects >= 2
