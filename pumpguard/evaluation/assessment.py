@@ -34,7 +34,7 @@ from pumpguard.evaluation.events import (
     parse_horizon,
     truth_kind,
 )
-from pumpguard.evaluation.pointwise import binary_confusion, confusion_matrix, ranking_scores
+from pumpguard.evaluation.pointwise import binary_confusion, confusion_matrix, label_text, ranking_scores
 
 FORMAT_VERSION = 1
 
@@ -66,8 +66,8 @@ def abnormal_truth(labels: pd.DataFrame) -> pd.Series:
     """1 where the truth says the machine is not normal, 0 where it is, NaN where unlabelled."""
     kind = truth_kind(labels)
     if kind == STATUS_COLUMN:
-        s = labels[STATUS_COLUMN].astype("string")
-        values = np.where(s.isna().to_numpy(), np.nan, (s != "NORMAL").to_numpy(dtype=bool, na_value=False))
+        s = label_text(labels[STATUS_COLUMN])
+        values = np.where(pd.isna(s), np.nan, (s != "NORMAL").astype(float))
     elif kind == "anomaly":
         values = labels["anomaly"].to_numpy(dtype=float, na_value=np.nan)
         values = np.where(np.isnan(values), np.nan, (values > 0).astype(float))
@@ -219,10 +219,15 @@ def _label_text(values: pd.Series) -> np.ndarray:
     """Labels as strings (0/1 floats as "0"/"1"); missing or empty (unscorable) as None."""
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         v = values.to_numpy(dtype=float, na_value=np.nan)
-        return np.array([None if np.isnan(x) else str(int(x)) if float(x).is_integer() else str(x) for x in v],
-                        dtype=object)
-    text = values.astype("string").to_numpy(dtype=object, na_value=None)
-    return np.array([None if t is None or t == "" else t for t in text], dtype=object)
+        whole = np.isfinite(v) & (v == np.round(v))
+        out = np.full(len(v), None, dtype=object)
+        out[whole] = np.round(v[whole]).astype(np.int64).astype(str)
+        rest = np.isfinite(v) & ~whole
+        out[rest] = v[rest].astype(str)
+        return out
+    text = label_text(values)
+    text[text == ""] = None
+    return text
 
 
 def _status_confusion(labels: pd.DataFrame, kind: str, predicted: pd.Series):

@@ -30,6 +30,7 @@ import pandas as pd
 
 from pumpguard.data import STATUS_COLUMN
 from pumpguard.errors import ConfigError
+from pumpguard.evaluation.pointwise import label_text
 
 #: The early-warning horizon of the pump data: warn of a failure up to 12 hours before it starts.
 DEFAULT_HORIZON = pd.Timedelta(hours=12)
@@ -106,7 +107,7 @@ def _runs(flag: np.ndarray) -> list[tuple[int, int]]:
 
 def failure_events(status: pd.Series) -> list[Event]:
     """Each BROKEN run of ``machine_status`` with the RECOVERING run that follows it."""
-    s = status.astype("string").fillna("").to_numpy(dtype=object)
+    s = label_text(status)
     idx = status.index
     broken = s == "BROKEN"
     recovering = s == "RECOVERING"
@@ -151,7 +152,7 @@ def normal_rows(labels: pd.DataFrame) -> np.ndarray:
     """True where the truth says the machine is normal (status NORMAL, or anomaly 0)."""
     kind = truth_kind(labels)
     if kind == STATUS_COLUMN:
-        return labels[STATUS_COLUMN].astype("string").fillna("").to_numpy(dtype=object) == "NORMAL"
+        return label_text(labels[STATUS_COLUMN]) == "NORMAL"
     if kind == "anomaly":
         return labels["anomaly"].to_numpy(dtype=float, na_value=np.nan) == 0
     return np.ones(len(labels), dtype=bool)

@@ -94,15 +94,14 @@ def confusion_matrix(truth, predicted, labels=None) -> ConfusionMatrix:
 
     ``labels`` fixes the class order; by default it is the sorted union of what appears.
     """
-    t = pd.Series(np.asarray(truth, dtype=object))
-    p = pd.Series(np.asarray(predicted, dtype=object))
+    t = label_text(truth)
+    p = label_text(predicted)
     if len(t) != len(p):
         raise ValueError(f"truth has {len(t)} rows but predictions have {len(p)}; they must match row for row")
-    keep = t.notna().to_numpy() & p.notna().to_numpy()
-    t = t[keep].astype(str).to_numpy()
-    p = p[keep].astype(str).to_numpy()
+    keep = ~(pd.isna(t) | pd.isna(p))
+    t, p = t[keep], p[keep]
     if labels is None:
-        labels = sorted(set(t) | set(p))
+        labels = sorted(set(pd.unique(t)) | set(pd.unique(p)))
     labels = tuple(str(x) for x in labels)
     k = len(labels)
     ti = pd.Categorical(t, categories=labels).codes.astype(np.int64)
@@ -125,9 +124,33 @@ def binary_confusion(truth, alarms) -> ConfusionMatrix:
     """
     t = _as_float(truth)
     a = _as_float(alarms)
-    tl = np.where(np.isnan(t), None, np.where(t > 0, "1", "0"))
-    al = np.where(np.isnan(a), None, np.where(a > 0, "1", "0"))
-    return confusion_matrix(tl, al, labels=("0", "1"))
+    if len(t) != len(a):
+        raise ValueError(f"truth has {len(t)} rows but alarms have {len(a)}; they must match row for row")
+    keep = ~np.isnan(t) & ~np.isnan(a)
+    code = (t[keep] > 0).astype(np.int64) * 2 + (a[keep] > 0).astype(np.int64)
+    counts = np.bincount(code, minlength=4).reshape(2, 2)
+    return ConfusionMatrix(labels=("0", "1"), counts=counts, skipped=int((~keep).sum()))
+
+
+def label_text(values) -> np.ndarray:
+    """Labels as an object array of str, missing as None (fast for categoricals and pandas strings)."""
+    if isinstance(values, pd.Series):
+        values = values.array
+    if isinstance(values, pd.Categorical):
+        cats = np.asarray(values.categories.astype(str), dtype=object)
+        codes = values.codes
+        out = np.where(codes >= 0, cats[np.maximum(codes, 0)], None)
+        return out.astype(object)
+    if isinstance(values, pd.api.extensions.ExtensionArray) and pd.api.types.is_string_dtype(values.dtype):
+        return np.asarray(values.to_numpy(dtype=object, na_value=None), dtype=object)
+    arr = np.asarray(values, dtype=object)
+    missing = pd.isna(arr)
+    out = arr.copy()
+    idx = np.flatnonzero(~missing)
+    if idx.size:
+        out[idx] = [v if isinstance(v, str) else str(v) for v in arr[idx]]
+    out[missing] = None
+    return out
 
 
 @dataclass(frozen=True)
