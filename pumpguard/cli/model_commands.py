@@ -341,6 +341,20 @@ def _shuffled_model(dataset, name: str, params: dict, *, train_fraction: float, 
     return det, ~(in_train | in_val)
 
 
+def _per_detector_params(items: list[str], names: list[str]) -> dict[str, dict]:
+    """``["pca.variance=0.9"]`` -> ``{"pca": {"variance": 0.9}, ...}`` for the named detectors."""
+    from pumpguard.detectors.registry import parse_params
+
+    out: dict[str, list[str]] = {n: [] for n in names}
+    for item in items:
+        name, dot, rest = item.partition(".")
+        if not dot or name not in out:
+            raise ConfigError(f"--param {item!r}: expected detector.key=value with a detector of --detectors "
+                              f"({', '.join(names)}), e.g. {names[0]}.key=value")
+        out[name].append(rest)
+    return {n: parse_params(v) for n, v in out.items()}
+
+
 class _Bare:
     """What `_score` needs of a TrainedModel, for a detector fitted outside `train`."""
 
@@ -356,6 +370,7 @@ def compare(
     validation_fraction: float = typer.Option(0.2, "--validation-fraction", help="Share after it where thresholds are set."),
     false_alarm_rate: float = typer.Option(None, "--false-alarm-rate", help="Target share of NORMAL rows that alarm."),
     horizon: str = typer.Option(None, "--horizon", help="Look-back window before a failure (default 12h; 0 for anomaly-only data)."),
+    param: list[str] = typer.Option([], "--param", "-p", help="A parameter of one detector as name.key=value, e.g. pca.variance=0.9."),
     shuffled_split: bool = typer.Option(False, "--shuffled-split", help="Random instead of time-ordered split: MISLEADING, for demonstration only."),
 ) -> None:
     """Train several detectors on the same time-ordered split and put their assessments side by side.
@@ -379,6 +394,7 @@ def compare(
         if dataset.labels.shape[1] == 0:
             raise DataFormatError(f"{data}: no label column to assess against",
                                   expected="a machine_status or anomaly column")
+        params = _per_detector_params(param, names)
         h = _parse_horizon(horizon)
         if shuffled_split:
             warn(SHUFFLED_SPLIT_WARNING)
@@ -391,7 +407,7 @@ def compare(
             t0 = time.perf_counter()
             try:
                 if shuffled_split:
-                    det, mask = _shuffled_model(dataset, name, {}, train_fraction=train_fraction,
+                    det, mask = _shuffled_model(dataset, name, params[name], train_fraction=train_fraction,
                                                 validation_fraction=validation_fraction,
                                                 false_alarm_rate=false_alarm_rate)
                     trained = _Bare(det, dataset.sensor_ids)
@@ -400,7 +416,7 @@ def compare(
                     kwargs = {"train_fraction": train_fraction, "validation_fraction": validation_fraction}
                     if false_alarm_rate is not None:
                         kwargs["false_alarm_rate"] = false_alarm_rate
-                    trained = train_model(dataset, name, {}, **kwargs)
+                    trained = train_model(dataset, name, params[name], **kwargs)
                     start, rule = _slice(trained, False)
                     mask = None
             except (ConfigError, DataFormatError) as exc:
