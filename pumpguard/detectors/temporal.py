@@ -1,45 +1,54 @@
-"""Lagged (dynamic) PCA on causal window means: a multivariate detector that uses time.
+"""A multivariate detector that uses time: Hotelling's T-squared of causal window means against a
+baseline that follows slow drift while the process is in control and freezes when it is not.
 
-Why this method (and not one-step forecasting or MSET):
+Why this method (chosen against one-step forecasting residuals, MSET and static lagged PCA):
 
-* Pump faults of interest -- a valve closing, a blockage, cavitation, a failing bearing -- move the
-  *operating point*: the levels of flow, pressure, current and vibration and how they go together.
-  A one-step forecasting residual follows a new level within a few rows and goes quiet while the
-  fault persists; a model of the normal *state* keeps seeing it. PCA's two statistics say both
-  "the state is far along the usual directions" (Hotelling's T-squared on the retained components)
-  and "the sensors no longer go together" (SPE / Q, the residual off the normal subspace).
-* Readings at 1 s are noise-dominated (SKAB's current, voltage and pressure jump row to row). The
-  detector averages each sensor over a causal window of ``window_s`` seconds first: white noise
-  shrinks by sqrt(rows in window) while a sustained shift does not, and the alarm answers within
-  one window.
-* Time enters twice: the window means, and ``lags`` earlier windows stacked beside the current one
-  (Ku, Storer and Georgakakis 1995, "dynamic PCA"): the model learns how a window follows the
-  previous one, so a sudden transition is off the normal subspace even before levels leave range.
-* Cheap and explainable: fit is one covariance and one eigendecomposition; per-sensor contributions
-  come from the T-squared and SPE decompositions (summed over a sensor's lags).
+* **Faults are steps, normal change is drift.** A closing valve, a blockage or a trip moves flow,
+  pressure, current and vibration within seconds; in normal running the same sensors drift over
+  minutes (motor and fluid temperatures, vibration RMS, flow as the loop warms). A model of a fixed
+  normal *state* fitted on a few minutes mistakes that drift for a fault (on SKAB's anomaly-free
+  record a static T-squared fitted on 400 s alarms on most later rows); a one-step forecasting
+  residual sees the step for a few rows, then follows the new level and goes quiet while the fault
+  persists. Here the reference level is an EWMA **baseline** that tracks drift (half-life
+  ``baseline_halflife_s``) but is **only updated while the row is in control** (score at most
+  ``freeze_above``): at a step the baseline stops, the deviation stays, the alarm holds for as long
+  as the fault does, and ends when the sensors return to the pre-fault level (the conditional
+  update of adaptive process monitoring, e.g. Li, Yue, Valle-Cervantes and Qin 2000).
+* **Noise.** Readings at 1 s are noise-dominated (SKAB's current, voltage and pressure jump row to
+  row); each sensor is averaged over a causal window of ``window_s`` seconds first, which shrinks
+  white noise by sqrt(rows in window) while a sustained shift stays whole.
+* **Multivariate.** The deviation of the window means from the baseline is scored with Hotelling's
+  T-squared under the covariance of training deviations, shrunk halfway to its diagonal
+  (``shrinkage``): a few hundred autocorrelated training rows fix variances well but
+  cross-covariances poorly. Optional ``lags`` stack earlier windows beside the current one
+  (dynamic T-squared). Per-sensor contributions: the T-squared decomposition ``d_j (S^-1 d)_j``
+  (clipped at 0), summed over a sensor's lags.
+* **Cheap.** Fit is one covariance; scoring is vectorised between in-control/out-of-control
+  transitions (the baseline is a linear filter while in control and a constant while frozen).
 
-Causality: the score of row ``t`` uses rows ``<= t`` of the same table only. At the start of a table
-(fewer rows than the windows need) the windows use the rows there are. Score a stream in one piece
-(or with :meth:`LaggedPCADetector.score_one`) rather than in disjoint chunks, or each chunk restarts.
+Causality: the score of row ``t`` uses rows ``<= t`` of the same table only; the baseline starts at
+the training mean at the table's first row. Score a stream in one piece (or row by row with
+:meth:`AdaptiveT2Detector.score_one`), not in disjoint chunks, or each chunk restarts.
 
 Missing values: a missing reading gets its sensor's training median (the shared rule of
-:mod:`pumpguard.detectors.base`); a row with no usable reading is left out of every window mean and
-of the smoothing, and scores NaN. A window with no scorable row scores NaN.
+:mod:`pumpguard.detectors.base`); a row with no usable reading is left out of every window mean,
+does not move the baseline or the smoothing, and scores NaN. While a window is still filling (the
+first rows of a table) its deviation is shrunk by sqrt(filled share), so it has a full window's
+noise level and the start of a table does not alarm.
 
-Post-processing (in the score, so the threshold is calibrated on what is compared):
-``smoothing_s`` is the half-life of a causal EWMA of the score (0 = none). All durations are seconds
-and become rows through the sampling step learned in ``fit`` (median spacing of the training index;
-``sampling_s`` overrides; a table without a DatetimeIndex is taken as one row a minute, the pump
-record's cadence).
+Post-processing inside the score: ``smoothing_s`` is the half-life of a causal EWMA of the score
+(0 = none), so the threshold is calibrated on what is compared. All durations are seconds, turned
+into rows by the sampling step learned in ``fit`` (median spacing of the training index;
+``sampling_s`` overrides; a table without a DatetimeIndex is taken as one row a minute).
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
 
 import numpy as np
 import pandas as pd
+from scipy.signal import lfilter
 
 from pumpguard.detectors._validation import check_fitted, check_fraction, check_positive_int, check_row_dict
 from pumpguard.detectors.alarm_filter import ewma, ewma_alpha, rows_for
@@ -48,6 +57,8 @@ from pumpguard.errors import ConfigError
 
 #: without a DatetimeIndex a table is taken as one row a minute (the pump record's cadence)
 DEFAULT_STEP_S = 60.0
+_FIRST_CHUNK = 64
+_MAX_CHUNK = 1 << 16
 
 
 def sampling_step_s(index, override: float | None = None) -> tuple[float, str]:
@@ -62,12 +73,13 @@ def sampling_step_s(index, override: float | None = None) -> tuple[float, str]:
     return DEFAULT_STEP_S, "no DatetimeIndex: taken as one row a minute"
 
 
-def window_means(z: np.ndarray, weight: np.ndarray, *, window: int, lags: int) -> np.ndarray:
+def window_means(z: np.ndarray, weight: np.ndarray, *, window: int, lags: int) -> tuple[np.ndarray, np.ndarray]:
     """Causal means of ``z`` over ``window`` rows, now and ``lags`` windows back, side by side.
 
     Row ``t``, lag ``l`` averages rows ``t - (l+1) w + 1 .. t - l w`` (clipped at row 0) with row
     weights ``weight`` (0 = left out). Columns: lag 0 of every sensor, then lag 1, ... A window
-    with zero total weight is NaN.
+    with zero total weight is NaN. Also returns each window's filled share (weight / ``window``),
+    rows x (lags + 1).
     """
     n, p = z.shape
     csum = np.zeros((n + 1, p))
@@ -76,6 +88,7 @@ def window_means(z: np.ndarray, weight: np.ndarray, *, window: int, lags: int) -
     np.cumsum(weight, out=count[1:])
     t = np.arange(n)
     out = np.empty((n, p * (lags + 1)))
+    filled = np.empty((n, lags + 1))
     for lag in range(lags + 1):
         end = np.maximum(t - lag * window, 0) + 1
         start = np.maximum(end - window, 0)
@@ -84,75 +97,92 @@ def window_means(z: np.ndarray, weight: np.ndarray, *, window: int, lags: int) -
             block = (csum[end] - csum[start]) / cnt[:, None]
         block[cnt <= 0] = np.nan
         out[:, lag * p : (lag + 1) * p] = block
-    return out
+        filled[:, lag] = cnt / window
+    return out, filled
 
 
-class LaggedPCADetector(Detector):
-    """Hotelling's T-squared + SPE of lagged causal window means (dynamic PCA), EWMA-smoothed.
+def _positive_seconds(name: str, value, *, allow_zero: bool = False) -> None:
+    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.number)) and math.isfinite(value)
+    if not ok or value < 0 or (value == 0 and not allow_zero):
+        expected = "seconds >= 0" if allow_zero else "a positive number of seconds"
+        raise ConfigError(f"parameter {name}={value!r}: expected {expected}")
+
+
+class AdaptiveT2Detector(Detector):
+    """T-squared of causal window means against an in-control-updated drift baseline, smoothed.
 
     Parameters (keyword-only; durations in seconds of physical time)
     ----------
-    window_s: length of each causal averaging window (default 30 s).
-    lags: earlier windows stacked beside the current one (default 1).
-    explained_variance: share of the training feature variance the retained components keep (0.9).
-    smoothing_s: half-life of the causal EWMA of the score; 0 turns it off (default 10 s).
+    window_s: causal averaging window of each sensor (default 10 s).
+    baseline_halflife_s: half-life of the drift baseline; 0 = a fixed baseline at the training mean
+        (a classic T-squared of window means). Default 120 s.
+    freeze_above: the baseline stops learning while the unsmoothed score exceeds this (score 1 = the
+        training ``limit_quantile``); default 2.
+    shrinkage: weight of the diagonal in the deviation covariance, 0 (sample) .. 1 (diagonal); 0.5.
+    lags: earlier windows stacked beside the current one (default 0).
+    smoothing_s: half-life of the causal EWMA of the score; 0 = none. Default 5 s.
     sampling_s: seconds per row; None learns it from the training index.
-    limit_quantile: training quantile that scales T-squared and SPE to 1 before they are combined.
-
-    The score is ``max(T2 / T2_q, SPE / SPE_q)`` (either statistic out of its normal range, as in
-    SKAB's T-squared+Q), smoothed; ``T2_q``/``SPE_q`` are ``limit_quantile`` quantiles on the training rows.
+    limit_quantile: training quantile of T-squared that scales the score to 1 (default 0.99).
 
     Examples
     --------
     >>> rng = np.random.default_rng(0)
-    >>> idx = pd.date_range("2020-03-09", periods=600, freq="s", tz="UTC", name="timestamp")
-    >>> flow = 32 + rng.normal(0, 0.4, 600)
-    >>> X = pd.DataFrame({"flow": flow, "current": 1 + 0.02 * flow + rng.normal(0, 0.05, 600)}, index=idx)
-    >>> det = LaggedPCADetector(window_s=10, lags=1, smoothing_s=5).fit(X.iloc[:400])
+    >>> idx = pd.date_range("2020-03-09", periods=900, freq="s", tz="UTC", name="timestamp")
+    >>> flow = 32 + rng.normal(0, 0.4, 900) + np.linspace(0, 1.0, 900)   # slow drift
+    >>> X = pd.DataFrame({"flow": flow, "current": 1 + 0.02 * flow + rng.normal(0, 0.05, 900)}, index=idx)
+    >>> X.loc[X.index[600]:X.index[750], "flow"] -= 1.5                    # a valve closes, reopens
+    >>> det = AdaptiveT2Detector().fit(X.iloc[:400])
     >>> det.window_rows_, det.sampling_step_s_
     (10, 1.0)
-    >>> X.loc[X.index[500]:, "flow"] -= 2.0   # a valve closes at row 500
     >>> s = det.score_samples(X)
-    >>> bool(s[450:500].mean() < 2 < s[530:].mean())
-    True
-    >>> det.contributions(X).iloc[550].idxmax()
+    >>> bool(np.median(s[450:600]) < 2 < np.median(s[620:750])), bool(np.median(s[800:]) < 2)
+    (True, True)
+    >>> det.contributions(X).iloc[700].idxmax()
     'flow'
     """
 
-    name = "lagged_pca"
+    name = "adaptive_t2"
     time_aware = True
     streaming = False
 
     def __init__(
         self,
         *,
-        window_s: float = 30.0,
-        lags: int = 1,
-        explained_variance: float = 0.9,
-        smoothing_s: float = 10.0,
+        window_s: float = 10.0,
+        baseline_halflife_s: float = 120.0,
+        alarm_halflife_s: float = 1200.0,
+        freeze_above: float = 2.0,
+        shrinkage: float = 0.5,
+        lags: int = 0,
+        smoothing_s: float = 5.0,
         sampling_s: float | None = None,
         limit_quantile: float = 0.99,
     ) -> None:
         self.window_s = window_s
+        self.baseline_halflife_s = baseline_halflife_s
+        self.alarm_halflife_s = alarm_halflife_s
+        self.freeze_above = freeze_above
+        self.shrinkage = shrinkage
         self.lags = lags
-        self.explained_variance = explained_variance
         self.smoothing_s = smoothing_s
         self.sampling_s = sampling_s
         self.limit_quantile = limit_quantile
 
     # ------------------------------------------------------------------ fitting
     def _check_params(self) -> None:
-        for name in ("window_s",) + (("sampling_s",) if self.sampling_s is not None else ()):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
-                value > 0 and math.isfinite(value)
-            ):
-                raise ConfigError(f"parameter {name}={value!r}: expected a positive number of seconds")
-        s = self.smoothing_s
-        if isinstance(s, bool) or not isinstance(s, (int, float, np.number)) or not (s >= 0 and math.isfinite(s)):
-            raise ConfigError(f"parameter smoothing_s={s!r}: expected seconds >= 0 (0 = no smoothing)")
+        _positive_seconds("window_s", self.window_s)
+        _positive_seconds("baseline_halflife_s", self.baseline_halflife_s, allow_zero=True)
+        _positive_seconds("alarm_halflife_s", self.alarm_halflife_s, allow_zero=True)
+        _positive_seconds("smoothing_s", self.smoothing_s, allow_zero=True)
+        if self.sampling_s is not None:
+            _positive_seconds("sampling_s", self.sampling_s)
+        f = self.freeze_above
+        if isinstance(f, bool) or not isinstance(f, (int, float, np.number)) or not (f > 0 and math.isfinite(f)):
+            raise ConfigError(f"parameter freeze_above={f!r}: expected a positive score level (1 = training limit)")
+        s = self.shrinkage
+        if isinstance(s, bool) or not isinstance(s, (int, float, np.number)) or not 0.0 <= s <= 1.0:
+            raise ConfigError(f"parameter shrinkage={s!r}: expected a number in [0, 1]")
         check_positive_int("lags", self.lags, minimum=0)
-        check_fraction("explained_variance", self.explained_variance)
         check_fraction("limit_quantile", self.limit_quantile, low=0.5, high=1.0)
 
     def _fit(self, frame: pd.DataFrame, y=None) -> None:
@@ -160,99 +190,146 @@ class LaggedPCADetector(Detector):
         self.sampling_step_s_ = step
         self.sampling_note_ = how
         self.window_rows_ = rows_for(self.window_s, step)
-        self.halflife_rows_ = float(self.smoothing_s) / step
         self.history_rows_ = (int(self.lags) + 1) * self.window_rows_
-        feats = self._features(frame)
-        # rows whose windows are still filling up describe the start of a table, not the process
-        warm = feats[self.history_rows_ - 1 :]
-        if np.isfinite(warm).all(axis=1).sum() >= 2 * feats.shape[1]:
-            feats = warm
-        feats = feats[np.isfinite(feats).all(axis=1)]
-        self.feature_mean_ = feats.mean(axis=0)
-        std = feats.std(axis=0)
-        self.feature_scale_ = np.where(std > 1e-12, std, 1.0)
-        g = (feats - self.feature_mean_) / self.feature_scale_
-        cov = g.T @ g / max(len(g) - 1, 1)
-        eigval, eigvec = np.linalg.eigh(cov)
-        order = np.argsort(eigval)[::-1]
-        eigval, eigvec = np.clip(eigval[order], 0.0, None), eigvec[:, order]
-        total = eigval.sum()
-        if total <= 0:
-            k = 1
+        self.halflife_rows_ = float(self.smoothing_s) / step
+        self.baseline_alpha_ = (
+            ewma_alpha(float(self.baseline_halflife_s) / step) if self.baseline_halflife_s > 0 else 0.0
+        )
+        self.alarm_alpha_ = (
+            ewma_alpha(float(self.alarm_halflife_s) / step)
+            if self.alarm_halflife_s > 0 and self.baseline_halflife_s > 0 else 0.0
+        )
+        feats, filled = self._features(frame)
+        ok = np.isfinite(feats).all(axis=1)
+        # rows whose windows are still filling describe the start of a table, not the process
+        warm = ok & (np.arange(len(feats)) >= self.history_rows_ - 1)
+        use = warm if warm.sum() >= 3 else ok
+        f = feats[use]
+        self.feature_mean_ = f.mean(axis=0)
+        if self.baseline_alpha_ > 0:
+            # all training rows are normal: the baseline follows them unconditionally
+            a = self.baseline_alpha_
+            base, _ = lfilter([a], [1.0, -(1.0 - a)], f, axis=0, zi=((1.0 - a) * self.feature_mean_)[None, :])
+            prev = np.vstack([self.feature_mean_, base[:-1]])
         else:
-            k = int(np.searchsorted(np.cumsum(eigval) / total, float(self.explained_variance) - 1e-12) + 1)
-        k = min(max(k, 1), len(eigval))
-        self.n_components_ = k
-        self.components_ = eigvec[:, :k]
-        self.eigenvalues_ = np.maximum(eigval[:k], 1e-6 * max(total, 1e-12))
-        t2, spe = self._statistics(g)
-        q = float(self.limit_quantile)
-        self.t2_limit_ = max(float(np.quantile(t2, q)), 1e-12)
-        spe_q = float(np.quantile(spe, q))
-        # with every direction retained the residual is empty: SPE is then left out, not divided by 0
-        self.spe_limit_ = spe_q if spe_q > 1e-9 * max(total, 1e-12) else math.inf
+            prev = np.broadcast_to(self.feature_mean_, f.shape)
+        dev = (f - prev) * np.repeat(np.sqrt(np.clip(filled[use], 0, 1)), self.n_sensors_, axis=1)
+        std = dev.std(axis=0)
+        self.feature_scale_ = np.where(std > 1e-12, std, 1.0)
+        g = dev / self.feature_scale_
+        cov = g.T @ g / max(len(g) - 1, 1)
+        rho = float(self.shrinkage)
+        cov = (1.0 - rho) * cov + rho * np.diag(np.diag(cov))
+        cov += 1e-6 * np.eye(len(cov))
+        self.precision_ = np.linalg.inv(cov)
+        t2 = ((g @ self.precision_) * g).sum(axis=1)
+        self.t2_limit_ = max(float(np.quantile(t2, float(self.limit_quantile))), 1e-12)
 
     # ------------------------------------------------------------------ scoring
-    def _features(self, frame: pd.DataFrame) -> np.ndarray:
+    def _features(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         values = frame.to_numpy(dtype="float64", na_value=np.nan)
         weight = self._scorable(values).astype("float64")
         return window_means(self._standardised(frame), weight, window=self.window_rows_, lags=int(self.lags))
 
-    def _statistics(self, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        proj = g @ self.components_
-        t2 = (proj**2 / self.eigenvalues_).sum(axis=1)
-        resid = g - proj @ self.components_.T
-        return t2, (resid**2).sum(axis=1)
+    def _t2(self, dev: np.ndarray, shrink: np.ndarray) -> np.ndarray:
+        g = dev * shrink / self.feature_scale_
+        return ((g @ self.precision_) * g).sum(axis=1) / self.t2_limit_
 
-    def _raw(self, frame: pd.DataFrame) -> np.ndarray:
-        g = (self._features(frame) - self.feature_mean_) / self.feature_scale_
-        t2, spe = self._statistics(g)
-        return np.maximum(t2 / self.t2_limit_, spe / self.spe_limit_)
+    def _pass(self, frame: pd.DataFrame, baseline: np.ndarray | None = None):
+        """Unsmoothed scores, scaled deviations and the final baseline of one causal pass.
+
+        Row ``t``: deviation ``d = f_t - b``, score ``T2(d)``; then ``b += a (f_t - b)`` with ``a``
+        the in-control rate if the score is at most ``freeze_above`` and the alarm rate if not (no
+        update for an unscorable row). Between regime changes the baseline is a first-order linear
+        filter, so each stretch is computed at once (``lfilter``); the stretch ends at the first row
+        whose regime differs, which is then done on its own.
+        """
+        feats, filled = self._features(frame)
+        shrink = np.repeat(np.sqrt(np.clip(filled, 0.0, 1.0)), self.n_sensors_, axis=1)
+        scorable = self._scorable(frame.to_numpy(dtype="float64", na_value=np.nan))
+        feats[~scorable] = np.nan
+        n = len(feats)
+        b = (self.feature_mean_ if baseline is None else baseline).astype("float64").copy()
+        rate = {True: self.baseline_alpha_, False: self.alarm_alpha_}
+        limit = float(self.freeze_above)
+        raw = np.full(n, np.nan)
+        dev = np.full(feats.shape, np.nan)
+        t, chunk, regime = 0, _FIRST_CHUNK, True
+        while t < n:
+            f = feats[t : min(n, t + chunk)]
+            a = rate[regime]
+            if a > 0:
+                base, _ = lfilter([a], [1.0, -(1.0 - a)], f, axis=0, zi=((1.0 - a) * b)[None, :])
+                prev = np.vstack([b, base[:-1]])
+            else:
+                prev = np.broadcast_to(b, f.shape)
+            d = f - prev
+            s = self._t2(d, shrink[t : t + len(f)])
+            same = np.isfinite(s) & ((s <= limit) == regime)
+            k = len(f) if same.all() else int(np.argmin(same))
+            raw[t : t + k], dev[t : t + k] = s[:k], d[:k]
+            if k > 0 and a > 0:
+                b = base[k - 1].copy()
+            t += k
+            if k == len(f):
+                chunk = min(2 * chunk, _MAX_CHUNK)
+                continue
+            raw[t], dev[t] = s[k], d[k]
+            if np.isfinite(s[k]):
+                regime = bool(s[k] <= limit)
+                b = b + rate[regime] * (feats[t] - b)
+            t += 1
+            chunk = _FIRST_CHUNK
+        return raw, dev * shrink / self.feature_scale_, b
 
     def _score(self, frame: pd.DataFrame) -> np.ndarray:
-        raw = self._raw(frame)
-        raw[~self._scorable(frame.to_numpy(dtype="float64", na_value=np.nan))] = np.nan
+        raw, _, _ = self._pass(frame)
         return ewma(raw, halflife_rows=self.halflife_rows_)
 
     def _contributions(self, frame: pd.DataFrame) -> np.ndarray:
-        g = (self._features(frame) - self.feature_mean_) / self.feature_scale_
-        proj = g @ self.components_
-        t2_part = np.clip(g * ((proj / self.eigenvalues_) @ self.components_.T), 0.0, None) / self.t2_limit_
-        resid = g - proj @ self.components_.T
-        parts = t2_part + resid**2 / self.spe_limit_
+        _, g, _ = self._pass(frame)
+        parts = np.clip(g * (g @ self.precision_), 0.0, None) / self.t2_limit_
         per_sensor = parts.reshape(len(g), int(self.lags) + 1, self.n_sensors_).sum(axis=1)
-        per_sensor[~self._scorable(frame.to_numpy(dtype="float64", na_value=np.nan))] = np.nan
         return ewma(per_sensor, halflife_rows=self.halflife_rows_)
 
     # ------------------------------------------------------------------ streaming
-    def reset_stream(self) -> "LaggedPCADetector":
-        """Forget the streaming history: the next :meth:`score_one` starts a new table."""
-        self._stream_rows = deque(maxlen=self.history_rows_)
-        self._stream_level = None
+    def reset_stream(self) -> "AdaptiveT2Detector":
+        """Forget the streaming state: the next :meth:`score_one` starts a new table."""
+        self._stream_rows = np.empty((0, self.n_sensors_))
+        self._stream_baseline = self.feature_mean_.copy()
+        self._stream_level = math.nan
         return self
 
     def score_one(self, x: dict) -> float:
         """Score the next reading of a stream ``{sensor_id: value}`` (absent sensors are missing).
 
-        Keeps the last ``history_rows_`` readings and the EWMA level (stream state, not learned
-        state; :meth:`reset_stream` clears it). Feeding a table row by row from a fresh stream gives
-        the same scores as :meth:`score_samples` on that table.
+        Keeps the last ``history_rows_`` readings, the baseline and the EWMA level (stream state,
+        not learned state; :meth:`reset_stream` clears it). Feeding a table row by row to a fresh
+        stream gives the scores :meth:`score_samples` gives for that table.
         """
         check_fitted(self)
-        if getattr(self, "_stream_rows", None) is None or self._stream_rows.maxlen != self.history_rows_:
+        if getattr(self, "_stream_rows", None) is None:
             self.reset_stream()
-        row = check_row_dict(x, self.sensors_)
-        self._stream_rows.append(row.iloc[0].to_numpy(dtype="float64"))
-        buffer = pd.DataFrame(np.vstack(self._stream_rows), columns=self.sensors_)
-        if not self._scorable(buffer.to_numpy()[-1:]).all():
+        row = check_row_dict(x, self.sensors_).iloc[0].to_numpy(dtype="float64")
+        rows = np.vstack([self._stream_rows, row[None, :]])[-self.history_rows_ :]
+        self._stream_rows = rows
+        window = pd.DataFrame(rows, columns=self.sensors_)
+        feats, filled = self._features(window)
+        f = feats[-1]
+        if not (self._scorable(rows[-1:]).all() and np.isfinite(f).all()):
             return math.nan
-        raw = float(self._raw(buffer)[-1])
-        if not math.isfinite(raw):
-            return math.nan
-        if self._stream_level is None or self.halflife_rows_ <= 1e-12:
-            level = raw
+        b = self._stream_baseline
+        shrink = np.repeat(np.sqrt(np.clip(filled[-1:], 0.0, 1.0)), self.n_sensors_, axis=1)
+        raw = float(self._t2((f - b)[None, :], shrink)[0])
+        a = self.baseline_alpha_ if raw <= float(self.freeze_above) else self.alarm_alpha_
+        self._stream_baseline = b + a * (f - b)
+        if math.isnan(self._stream_level) or self.halflife_rows_ <= 1e-12:
+            self._stream_level = raw
         else:
             a = ewma_alpha(self.halflife_rows_)
-            level = a * raw + (1.0 - a) * self._stream_level
-        self._stream_level = level
-        return level
+            self._stream_level = a * raw + (1.0 - a) * self._stream_level
+        return self._stream_level
+
+
+#: picked up by :mod:`pumpguard.detectors.registry`
+TEMPORAL_DETECTORS = {AdaptiveT2Detector.name: AdaptiveT2Detector}
