@@ -142,7 +142,7 @@ def _confusion_html(cm: dict, title_truth: str) -> str:
             _fmt(v["predicted"])] for k, v in cm["per_class"].items()]
     scores = _table(["class", "precision", "recall", "F1", "rows true", "rows predicted"], per)
     note = (f'<p class="muted">accuracy {_fmt(cm["accuracy"])}, macro F1 {_fmt(cm["macro_f1"])}; '
-            f'{_fmt(cm["skipped_rows"])} rows left out (unscorable).</p>')
+            f'{_fmt(cm["skipped_rows"])} rows left out (unscorable, or outside this truth).</p>')
     return matrix + scores + note
 
 
