@@ -1,6 +1,7 @@
 """Leak and burst localisation: from per-sensor contributions to ranked junctions and pipes.
 
-Each located sensor spreads its share of the anomaly over the network with the kernel
+Each located sensor spreads its share of the anomaly (after removing the part every sensor shares, the
+median) over the network with the kernel
 ``exp(-d / L)``, where ``d`` is the hydraulic distance (shortest path along links, metres) from the
 sensor and ``L`` the network's median pipe length (one typical pipe away, a sensor's weight falls to
 1/e). A junction's score is the sum over sensors; a pipe's is the mean of its two end junctions, so the
@@ -94,7 +95,7 @@ class _Network:
 
 def rank_locations(contributions: pd.Series | pd.DataFrame, sensors: Sequence[Sensor] | Mapping[str, Sensor],
                    wn, *, top: int = 5, candidates: Sequence[str] = ("junction", "pipe"),
-                   sensor_kinds: Sequence[str] = ("pressure", "flow"),
+                   sensor_kinds: Sequence[str] = ("pressure", "flow"), common_mode: bool = True,
                    length_scale: float | None = None) -> pd.DataFrame:
     """Rank the junctions and pipes most likely to hold the fault behind ``contributions``.
 
@@ -116,6 +117,10 @@ def rank_locations(contributions: pd.Series | pd.DataFrame, sensors: Sequence[Se
     sensor_kinds:
         Sensors that see a leak where they sit: pressure and flow by default. A pump's current or a
         logger's battery says nothing about where in the pipes the water goes.
+    common_mode:
+        Subtract the median weight of the placed sensors first (with 3 or more). A leak lowers every
+        pressure by a shared amount (the pump slides along its curve, the tank drains) that says nothing
+        about where it is; only the excess over it is local.
     length_scale:
         ``L`` of the kernel in metres; default the median pipe length.
 
@@ -152,9 +157,12 @@ def rank_locations(contributions: pd.Series | pd.DataFrame, sensors: Sequence[Se
             skipped.append(sensor_id)
         else:
             placed[sensor_id] = anchors
-    total = float(weights[list(placed)].sum())
+    used = weights[list(placed)]
+    if common_mode and len(used) >= 3:
+        used = (used - float(used.median())).clip(lower=0.0)
+    total = float(used.sum())
     for sensor_id, anchors in placed.items():
-        weight = float(weights[sensor_id])
+        weight = float(used[sensor_id])
         if weight <= 0 or total <= 0:
             continue
         dist = np.array([min(off + net.metres_from(n).get(j, math.inf) for n, off in anchors)

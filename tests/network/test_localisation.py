@@ -40,6 +40,15 @@ def test_sensor_at_the_leak_with_the_highest_contribution_ranks_it_first():
         assert ranked["score"].is_monotonic_decreasing
 
 
+def test_common_mode_is_removed_before_spreading():
+    wn = line_network()
+    sensors = [Sensor(f"p{i}", "pressure", "m", element=f"J{i}") for i in range(1, 5)]
+    shared = pd.Series({"p1": 3.0, "p2": 3.0, "p3": 3.5, "p4": 3.0})  # everything dropped; J3 a bit more
+    assert rank_locations(shared, sensors, wn, top=1).loc[0, "element"] == "J3"
+    # without it the best-connected junction wins, whatever the readings say
+    assert rank_locations(shared, sensors, wn, top=1, common_mode=False).loc[0, "element"] == "J4"
+
+
 def test_kernel_scores_are_exact_shortest_path_distances():
     wn = line_network()
     ranked = rank_locations(pd.Series({"p1": 2.0}), [Sensor("p1", "pressure", element="J1")], wn,
