@@ -38,10 +38,28 @@ def _iso(t) -> str | None:
     return None if t is None or pd.isna(t) else pd.Timestamp(t).isoformat()
 
 
+def human_duration(td: pd.Timedelta) -> str:
+    """A duration the way people say it.
+
+    >>> human_duration(pd.Timedelta("152 days 23:59:00")), human_duration(pd.Timedelta("1s")), human_duration(pd.Timedelta(0))
+    ('152 d 23 h 59 min', '1 s', '0 s')
+    """
+    seconds = td.total_seconds()
+    sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            parts.append(f"{int(seconds // size)} {unit}")
+            seconds -= size * (seconds // size)
+    if seconds or not parts:
+        parts.append(f"{seconds:g} s")
+    return sign + " ".join(parts)
+
+
 def _duration(td: pd.Timedelta | None) -> dict | None:
     if td is None or pd.isna(td):
         return None
-    return {"seconds": td.total_seconds(), "text": str(td)}
+    return {"seconds": td.total_seconds(), "text": human_duration(td)}
 
 
 def runs(values: np.ndarray) -> pd.DataFrame:

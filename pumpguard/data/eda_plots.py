@@ -94,6 +94,8 @@ def label_counts_figure(dataset: Dataset) -> FigurePNG | None:
     """Bar chart of ``machine_status`` (or ``anomaly``/``changepoint``) counts, log scale, counts printed."""
     frame = dataset.frame
     panels = []
+    if not len(frame):
+        return None
     if STATUS_COLUMN in frame:
         counts = frame[STATUS_COLUMN].value_counts()
         names = [s for s in STATUS_COLOURS if s in counts.index] + [s for s in counts.index if s not in STATUS_COLOURS]
@@ -113,7 +115,7 @@ def label_counts_figure(dataset: Dataset) -> FigurePNG | None:
         ax = fig.add_subplot(1, len(panels), k + 1)
         bars = ax.bar(labels, values, color=colours)
         ax.set_yscale("log")
-        ax.set_ylim(0.5, max(values) * 6)
+        ax.set_ylim(0.5, max(max(values), 1) * 6)
         ax.bar_label(bars, labels=[f"{v:,}" for v in values], fontsize=8, padding=2)
         ax.set_title(name, fontsize=10)
         ax.set_ylabel("rows (log scale)", fontsize=9)
@@ -197,7 +199,7 @@ def time_series_figures(dataset: Dataset, *, max_points: int = 5000, per_panel: 
         _time_axis(ax)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=6, fontsize=8, frameon=False,
                   handlelength=1.5, columnspacing=1.2)
-        ax.set_title(f"Sensors {group[0]} .. {group[-1]}", fontsize=10)
+        ax.set_title(f"{group[0]} .. {group[-1]}" if len(group) > 1 else group[0], fontsize=10)
         caption = "Each sensor scaled to its own min..max; " + "; ".join(notes) + "."
         if reduced:
             caption += (f" Sensors drawn as the means of {len(tt):,} buckets of ~{len(t) / len(tt):,.0f} rows "
@@ -267,7 +269,9 @@ def missing_map_figure(dataset: Dataset, *, buckets: int = 400) -> FigurePNG | N
     cb = fig.colorbar(im, ax=ax, fraction=0.04, pad=0.01)
     cb.set_label("fraction missing", fontsize=8)
     cb.ax.tick_params(labelsize=7)
-    caption = f"Black: missing. Each column is a bucket of {size:,} rows."
+    share = 100 * miss.mean()
+    caption = (f"Black: missing. Each column is a bucket of {size:,} rows. "
+               + (f"{share:.2f} % of all readings are missing." if share else "No reading is missing."))
     return FigurePNG("missing", "Missing values", caption, _png(fig))
 
 

@@ -201,9 +201,11 @@ def write_eda(dataset: Dataset, out_dir: str | Path, *, max_points: int = 5000,
 
     >>> import tempfile
     >>> from pumpguard.data.synthetic import make_sample
-    >>> out = write_eda(make_sample(1, seed=0, step_seconds=600), tempfile.mkdtemp(), max_points=200)
-    >>> out.report.name, out.summary["rows"]
-    ('report.html', 144)
+    >>> ds = make_sample(1, seed=0, step_seconds=600)
+    >>> ds = ds.with_frame(ds.frame[["sensor_04", "sensor_06", "machine_status"]])
+    >>> out = write_eda(ds, tempfile.mkdtemp(), max_points=200)
+    >>> out.report.name, out.summary["rows"], out.summary["labels"]["machine_status"]["counts"]["BROKEN"]
+    ('report.html', 144, 1)
     """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
