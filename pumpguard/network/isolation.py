@@ -101,6 +101,16 @@ class IsolationPlan:
         # normally-closed links are shut already: closing them again would reopen them on restore
         return tuple(sorted(out - set(self.normally_closed)))
 
+    def segments_table(self) -> pd.DataFrame:
+        """One row per segment: its nodes, links, boundary valves and demand junctions."""
+        demand = set(self.demand_junctions)
+        rows = []
+        for seg in sorted(set(self.node_segment.values()) | set(self.link_segment.values())):
+            nodes, links = self.segment(seg)
+            rows.append({"segment": seg, "nodes": nodes, "links": links, "valves": self.boundary_valves(seg),
+                         "demand_junctions": tuple(n for n in nodes if n in demand)})
+        return pd.DataFrame(rows).set_index("segment")
+
     # -- isolation ---------------------------------------------------------------------------------
     def isolate(self, suspected: Sequence[str]) -> tuple[Action, ...]:
         """Close the valves bounding the segment of the first known suspected element, then open

@@ -1,4 +1,4 @@
-"""Isolation plans: segments, boundary valves, alternate routes, restore -- on hand-built networks and Net3."""
+"""Isolation plans: segments, boundary valves, alternate routes, restore; hand-built networks, Net3."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pumpguard.network.controller import Action, Controller, ControllerConfig, O
 from pumpguard.network.isolation import build_isolation_plan
 
 NET3 = Path(wntr.__file__).parent / "library" / "networks" / "Net3.inp"
+DEFAULT = Path(__file__).parents[2] / "pumpguard" / "network" / "networks" / "pumpguard.inp"
 
 
 def loop_network() -> wntr.network.WaterNetworkModel:
@@ -136,3 +137,19 @@ def test_controller_with_real_plan_runs_leak_to_repair():
     trs = c.step(Observation(t0 + pd.Timedelta(hours=2), anomaly=False, repaired=True))
     assert [(a.kind, a.element) for a in trs[0].actions] == [
         ("close_valve", "BYPASS"), ("open_valve", "V-BC"), ("open_valve", "V-AB")]
+
+
+def test_default_network_mains_burst_uses_the_south_main():
+    wn = wntr.network.WaterNetworkModel(str(DEFAULT))
+    plan = build_isolation_plan(wn)
+    assert plan.normally_closed == ("V-B1",)
+    actions = [(a.kind, a.element) for a in plan.isolate(["P-M1"])]
+    assert {("close_valve", "V-M1"), ("close_valve", "V-M2")} <= set(actions)
+    assert actions[-1] == ("open_valve", "V-B1")
+    assert plan.has_alternate_route(["P-M1"]) and plan.unserved(["P-M1"]) == ()
+    # every segment with customers can be shut while the rest of the town stays supplied
+    table = plan.segments_table()
+    for seg, row in table[table["demand_junctions"].map(len) > 0].iterrows():
+        suspect = row["demand_junctions"][0]
+        assert plan.has_alternate_route([suspect]), seg
+        assert set(plan.unserved([suspect])) == set(row["demand_junctions"]), seg
