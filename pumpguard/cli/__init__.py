@@ -2,7 +2,7 @@
 
 Each domain registers its commands from its own module so the command groups stay apart:
 ``data_commands`` (eda, sample, generate-record), ``model_commands`` (train, predict, assess,
-compare, model), ``network_commands`` (simulate), ``bench_commands`` (bench), ``demo_command``.
+compare, model), ``network_commands`` (simulate), ``stream_commands`` (serve, replay, listen), ``bench_commands`` (bench), ``demo_command``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,14 @@ from __future__ import annotations
 import typer
 
 from pumpguard import __version__
-from pumpguard.cli import bench_commands, data_commands, demo_command, model_commands, network_commands
+from pumpguard.cli import (
+    bench_commands,
+    data_commands,
+    demo_command,
+    model_commands,
+    network_commands,
+    stream_commands,
+)
 
 app = typer.Typer(
     name="pumpguard",
@@ -37,7 +44,7 @@ def _root(
     """
 
 
-for _module in (data_commands, model_commands, network_commands, bench_commands, demo_command):
+for _module in (data_commands, model_commands, network_commands, stream_commands, bench_commands, demo_command):
     _module.register(app)
 
 
