@@ -38,7 +38,7 @@ class ReplayStats:
 
 
 def telemetry_batches(frame: pd.DataFrame, batch: int) -> Iterator[tuple[pd.Timestamp, bytes]]:
-    """``(first ts, payload)`` for each message of ``batch`` rows of a frame in the data contract.
+    """``(first ts as a datetime, payload)`` for each message of ``batch`` rows of a frame in the data contract.
 
     Examples
     --------
@@ -57,7 +57,7 @@ def telemetry_batches(frame: pd.DataFrame, batch: int) -> Iterator[tuple[pd.Time
     for start in range(0, len(frame), batch):
         stop = min(start + batch, len(frame))
         rows = [(times[i], dict(zip(columns, values[i].tolist()))) for i in range(start, stop)]
-        yield frame.index[start], TelemetryCodec.encode_rows(rows)
+        yield times[start], TelemetryCodec.encode_rows(rows)
 
 
 def replay(
@@ -108,7 +108,7 @@ def replay(
     try:
         if not connected.wait(timeout=min(30.0, timeout_s)):
             raise ConfigError(f"cannot reach the broker at {broker.host}:{broker.port} (waited 30 s); is it running?")
-        t_data0 = frame.index[0] if len(frame) else None
+        t_data0 = frame.index[0].to_pydatetime() if len(frame) else None
         for first_ts, payload in telemetry_batches(frame, batch):
             if rate is not None:
                 due = t_wall + stats.rows / rate

@@ -26,6 +26,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from pumpguard.detectors.base import Detector
 from pumpguard.errors import ConfigError
 from pumpguard.stream.codec import TelemetryRow
 
@@ -86,6 +87,9 @@ class StreamScorer:
         )
         self.sensors: list[str] = list(self.detector.sensors_)
         self.threshold = float(self.detector.threshold_)
+        # a detector that overrides predict (an alarm filter, say) decides "anomaly" itself;
+        # otherwise the shared rule score > threshold_ is applied here without scoring twice
+        self._own_predict = hasattr(self.detector, "predict") and getattr(type(self.detector), "predict", None) is not Detector.predict
         self.top_sensors = int(top_sensors)
         self.dedupe_rows = int(dedupe_rows)
         self._seen: OrderedDict[tuple[str, str, Any], None] = OrderedDict()
@@ -131,6 +135,7 @@ class StreamScorer:
         status = None
         if getattr(self.detector, "predicts_status", False) and hasattr(self.detector, "predict_status"):
             status = np.asarray(self.detector.predict_status(frame))
+        alarms = np.asarray(self.detector.predict(frame), dtype="float64").tolist() if self._own_predict else None
         k = min(self.top_sensors, len(self.sensors))
         # argsort once for the whole table: the k largest shares of each row, largest first
         top = np.argsort(-np.nan_to_num(shares, nan=-1.0), axis=1, kind="stable")[:, :k]
@@ -142,7 +147,12 @@ class StreamScorer:
             row = batch[n]
             score = scores[n]
             scorable = math.isfinite(score)
-            anomaly = bool(score > threshold) if scorable else None
+            if not scorable:
+                anomaly = None
+            elif alarms is not None:
+                anomaly = None if math.isnan(alarms[n]) else bool(alarms[n])
+            else:
+                anomaly = bool(score > threshold)
             if not scorable:
                 label = "UNSCORABLE"
             elif status is not None:

@@ -91,3 +91,14 @@ def test_model_wrapper_with_detector_attribute(detector):
 
     scorer = StreamScorer(Trained(detector))
     assert scorer.model_name == "pca-2024" and scorer.sensors == SENSORS
+
+
+def test_a_detector_that_overrides_predict_decides_anomaly(detector):
+    class Quiet(type(detector)):
+        def predict(self, X):  # e.g. an alarm filter that needs several rows over threshold
+            return np.zeros(len(X))
+
+    quiet = Quiet().fit(pd.DataFrame(np.random.default_rng(0).normal(size=(300, len(SENSORS))), columns=SENSORS))
+    quiet.threshold_ = 0.0
+    preds = StreamScorer(quiet).score(rows(5))
+    assert all(p["score"] > 0 and p["anomaly"] is False and p["status"] == "NORMAL" for p in preds)
