@@ -63,7 +63,11 @@ def machine_status(state: State | str) -> str:
 
 @dataclass(frozen=True)
 class Action:
-    """One thing the plant must do, e.g. ``Action("close_valve", "V-3", "isolate segment S2")``."""
+    """One thing the plant must do.
+
+    >>> Action("close_valve", "V-3", "isolate segment 2").inverse("repaired")
+    Action(kind='open_valve', element='V-3', reason='repaired')
+    """
 
     kind: str
     element: str
@@ -92,7 +96,12 @@ def undo_actions(actions: Sequence[Action], reason: str) -> tuple[Action, ...]:
 
 @dataclass(frozen=True)
 class Transition:
-    """A state change: when, from, to, why, what the plant must do, and (if forced) by whom."""
+    """A state change: when, from, to, why, what the plant must do, and (if forced) by whom.
+
+    >>> t = Transition(pd.Timestamp("2026-01-01", tz="UTC"), State.NORMAL, State.ALARM, "anomaly confirmed")
+    >>> Transition.from_dict(t.to_dict()) == t
+    True
+    """
 
     ts: pd.Timestamp
     from_state: State
@@ -117,7 +126,11 @@ class Transition:
 
 @dataclass(frozen=True)
 class Observation:
-    """What the controller learns at one time step (or one live prediction)."""
+    """What the controller learns at one time step (or one live prediction).
+
+    >>> Observation(pd.Timestamp("2026-01-01", tz="UTC"), anomaly=True, suspected=("P-M1",)).suspected
+    ('P-M1',)
+    """
 
     ts: pd.Timestamp
     anomaly: bool
@@ -137,6 +150,9 @@ class ControllerConfig:
     enough to ignore a single spike, short against a burst's damage). ``min_service_pressure`` (m) is the
     lowest acceptable pressure at demand junctions (20 m is a common minimum service head).
     ``require_acknowledge`` holds an alarm in ALARM until an operator acknowledges it.
+
+    >>> ControllerConfig(debounce=5, hold_time="1h").hold_time
+    Timedelta('0 days 01:00:00')
     """
 
     debounce: int = 3
