@@ -15,7 +15,7 @@ import pandas as pd
 import typer
 
 from pumpguard.cli._common import console, err_console, is_interactive, user_errors, warn
-from pumpguard.errors import ConfigError, DataFormatError, ModelFileError
+from pumpguard.errors import ConfigError, DataFormatError, ModelFileError, PumpguardError
 
 #: Why a shuffled split is shown only on request (printed whenever it is used).
 SHUFFLED_SPLIT_WARNING = (
@@ -419,9 +419,13 @@ def compare(
                     trained = train_model(dataset, name, params[name], **kwargs)
                     start, rule = _slice(trained, False)
                     mask = None
-            except (ConfigError, DataFormatError) as exc:
+            except PumpguardError as exc:
                 failures[name] = str(exc)
                 warn(f"{name}: not compared: {exc}")
+                continue
+            except Exception as exc:  # noqa: BLE001 -- one detector's bug must not hide the others' results
+                failures[name] = f"{type(exc).__name__}: {exc} (a bug in the detector: please report it)"
+                warn(f"{name}: not compared: {failures[name]}")
                 continue
             train_s = time.perf_counter() - t0
             scored = _score(trained, dataset)

@@ -201,6 +201,7 @@ def headline(report: dict) -> dict:
         "events_total": ev["total"],
         "events_late": ev["late"],
         "median_lead_time_s": ev["median_lead_time_s"],
+        "median_detection_delay_s": ev["median_detection_delay_s"],
         "false_alarms_per_day": report["false_alarms"]["events_per_day"],
         "alarm_f1": (alarms.get("per_class", {}).get("1", {}) or {}).get("f1"),
         "status_macro_f1": None if status is None else status["macro_f1"],

@@ -45,7 +45,7 @@ def comparison_row(detector: str, train_s: float, score_rows_per_s: float, head:
 
 
 def _cell(key: str, value) -> str:
-    if key == "median_lead_time_s":
+    if key in ("median_lead_time_s", "median_detection_delay_s"):
         return duration_text(value)
     if key == "train_s":
         return "—" if value is None else f"{value:.2f}"
@@ -64,25 +64,36 @@ def _caption(rows: list[dict], context: dict) -> str:
             f"ROC-AUC / PR-AUC rank the scores on the '{truth}' truth ({meaning}); "
             f"'—' means undefined (e.g. a single class in the assessed rows). "
             f"Events caught = alarm within the look-back horizon ({duration_text(context.get('horizon_s'))}) "
-            "before the start. F1 only for detectors that predict a status.")
+            "before the start" + (" or during the anomaly run" if truth == "anomaly" else "")
+            + ". F1 only for detectors that predict a status.")
+
+
+def _columns(rows: list[dict]):
+    """The table's columns; anomaly data (no precursor to warn from) also show the detection delay."""
+    if any(r.get("truth") == "anomaly" for r in rows):
+        i = [k for k, _ in COLUMNS].index("median_lead_time_s") + 1
+        return COLUMNS[:i] + (("median_detection_delay_s", "median detection delay"),) + COLUMNS[i:]
+    return COLUMNS
 
 
 def comparison_markdown(rows: list[dict], context: dict | None = None) -> str:
     """A Markdown table of the rows, with a caption that says what the numbers are."""
     context = context or {}
-    lines = ["| " + " | ".join(h for _, h in COLUMNS) + " |",
-             "|" + "|".join("---" if k == "detector" else "---:" for k, _ in COLUMNS) + "|"]
+    cols = _columns(rows)
+    lines = ["| " + " | ".join(h for _, h in cols) + " |",
+             "|" + "|".join("---" if k == "detector" else "---:" for k, _ in cols) + "|"]
     for r in rows:
-        lines.append("| " + " | ".join(_cell(k, r.get(k)).replace("|", "/") for k, _ in COLUMNS) + " |")
+        lines.append("| " + " | ".join(_cell(k, r.get(k)).replace("|", "/") for k, _ in cols) + " |")
     return "\n".join(lines) + "\n\n" + _caption(rows, context) + "\n"
 
 
 def comparison_html(rows: list[dict], context: dict | None = None, title: str = "pumpguard comparison") -> str:
     """The same table as a self-contained HTML page."""
     context = context or {}
-    head = "".join(f'<th class="{"l" if k == "detector" else ""}">{html.escape(h)}</th>' for k, h in COLUMNS)
+    cols = _columns(rows)
+    head = "".join(f'<th class="{"l" if k == "detector" else ""}">{html.escape(h)}</th>' for k, h in cols)
     body = "".join(
-        "<tr>" + "".join(f'<td class="{"l" if k == "detector" else ""}">{_cell(k, r.get(k))}</td>' for k, _ in COLUMNS)
+        "<tr>" + "".join(f'<td class="{"l" if k == "detector" else ""}">{_cell(k, r.get(k))}</td>' for k, _ in cols)
         + "</tr>" for r in rows)
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in context.get("notes", []))
     return page(title, f"<h1>{html.escape(title)}</h1><table><tr>{head}</tr>{body}</table>"
