@@ -93,6 +93,8 @@ def skab(
         None, "--detectors", help=f"Comma-separated registry names (default: {','.join(SKAB_DETECTORS)})."
     ),
     train_rows: int = typer.Option(400, "--train-rows", min=2, help="Rows at the start of each file used for fitting."),
+    margin: float = typer.Option(3.0, "--margin", min=0.0, help="Threshold margin over the training spread (docs/skab.md)."),
+    false_alarm_rate: float = typer.Option(0.01, "--false-alarm-rate", help="Training quantile 1 - rate for the threshold."),
 ) -> None:
     """Run the SKAB protocol for each detector; write results.json, leaderboard.md and predictions.
 
@@ -110,7 +112,8 @@ def skab(
         for i, name in enumerate(names):
             params = SKAB_DETECTORS.get(name, {})
             start = time.perf_counter()
-            result = run_skab(root, lambda: make_detector(name, **params), train_rows=train_rows, name=name)
+            result = run_skab(root, lambda: make_detector(name, **params), train_rows=train_rows, name=name,
+                              margin=margin, false_alarm_rate=false_alarm_rate)
             seconds = time.perf_counter() - start
             summaries[name] = {**result.summary(), "seconds": seconds}
             full[name] = result.to_dict()
