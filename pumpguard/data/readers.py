@@ -138,7 +138,7 @@ def _read_csv(path: Path, *, kind: str, timestamp_column, label_column, units) -
         _wrong_separator(path, header_line, columns, sep, want, kind)
     seen = set()
     for name in columns:
-        if name in seen and name not in formats.INDEX_COLUMN_NAMES:
+        if name in seen:
             raise DataFormatError("a column name appears twice in the header", path=path, line=1, column=name,
                                   expected="unique column names", hint="Rename one of them")
         seen.add(name)

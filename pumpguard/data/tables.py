@@ -83,6 +83,11 @@ def table_to_dataset(
         parts = [(parts, {})]
     elif isinstance(parts, tuple):
         parts = [parts]
+    for frame, _ in parts:
+        repeated = frame.columns[frame.columns.duplicated()]
+        if len(repeated):
+            raise DataFormatError("a column name appears twice", path=path, column=str(repeated[0]),
+                                  expected="unique column names", hint="Rename one of them")
     first = parts[0][0]
     ts = _time_column(first, timestamp_column, path=path)
     notes: list[str] = []

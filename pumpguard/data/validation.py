@@ -160,6 +160,10 @@ def drop_empty_columns(frame: pd.DataFrame, columns: list[str], notes: list[str]
         notes.append(note)
         warnings.warn(f"{path}: {note}" if path else note, DataQualityWarning, stacklevel=3)
         frame = frame.drop(columns=empty)
+    if columns and len(empty) == len(columns):
+        raise DataFormatError("no sensor column holds a value", path=path, found=", ".join(columns[:8]),
+                              expected="at least one sensor column with a number in it",
+                              hint="Check the separator and that the file holds readings")
     return frame
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pumpguard.data import (
     STATUS_DTYPE,
@@ -310,3 +314,24 @@ def test_windows_line_endings_and_byte_order_mark(pump_text, write):
     assert len(ds) == 6 and ds.sensor_ids == ["sensor_00"]
     bad = text.replace("BROKEN", "BORKEN")
     assert _error(write("w2.csv", bad)).line == 6
+
+
+_cells = st.sampled_from(["", "1", "2.5", "-3e2", "n/a", "NaN", "NORMAL", "BROKEN", "x", "2018-04-01 00:00:00",
+                          "2018-04-01 00:01:00", "2018-04-01T00:02:00Z", "0", '"a,b"', "true", "inf", " "])
+_names = st.sampled_from(["", "timestamp", "sensor_00", "sensor_15", "machine_status", "anomaly", "datetime",
+                          "Current", "ts", "p", "Unnamed: 0", "status"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(header=st.lists(_names, max_size=5), rows=st.lists(st.lists(_cells, max_size=5), max_size=6),
+       sep=st.sampled_from([",", ";", "\t", " "]), kind=st.sampled_from(["auto", "pump", "skab", "generic"]))
+def test_any_text_gives_a_dataset_or_one_data_format_error(tmp_path, header, rows, sep, kind):
+    path = tmp_path / "fuzz.csv"
+    path.write_text(sep.join(header) + "\n" + "".join(sep.join(r) + "\n" for r in rows))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        try:
+            ds = read_dataset(path, kind=kind)
+        except DataFormatError:
+            return
+    validate_dataset(ds)
