@@ -192,10 +192,9 @@ class HydraulicEngine:
             if c["link"] != ix:
                 continue
             if held and c["index"] not in self._disabled:
-                # A level (or clock time) that is never reached disables the control without deleting it.
-                never = {EN.LOWLEVEL: -1e9, EN.HILEVEL: 1e9}.get(c["type"], 1e9)
-                self._check(self._lib.EN_setcontrol(self._ph, c["index"], c["type"], ix, ctypes.c_double(c["setting"]),
-                                                    c["node"], ctypes.c_double(never)), "setcontrol")
+                # EPANET skips a control whose link index is 0: disabled without deleting it.
+                self._check(self._lib.EN_setcontrol(self._ph, c["index"], c["type"], 0, ctypes.c_double(c["setting"]),
+                                                    c["node"], ctypes.c_double(c["level"])), "setcontrol")
                 self._disabled[c["index"]] = c
             elif not held and c["index"] in self._disabled:
                 self._check(self._lib.EN_setcontrol(self._ph, c["index"], c["type"], ix, ctypes.c_double(c["setting"]),
@@ -222,6 +221,15 @@ class HydraulicEngine:
             get(ph, ix, code, ref)
             out[j] = val.value
 
+    def node_values(self, indices: Sequence[int], code: int) -> list[float]:
+        """One node value per index, as a list (the fastest way through ctypes)."""
+        get, ph, ref, val = self._getnode, self._ph, self._ref, self._value
+        return [get(ph, ix, code, ref) or val.value for ix in indices]
+
+    def link_values(self, indices: Sequence[int], code: int) -> list[float]:
+        get, ph, ref, val = self._getlink, self._ph, self._ref, self._value
+        return [get(ph, ix, code, ref) or val.value for ix in indices]
+
     def node_value(self, name: str, code: int = EN.PRESSURE) -> float:
         self._getnode(self._ph, self._node(name), code, self._ref)
         return self._value.value
@@ -230,21 +238,32 @@ class HydraulicEngine:
         self._getlink(self._ph, self._link(name), code, self._ref)
         return self._value.value
 
+    def node_value_ix(self, index: int, code: int) -> float:
+        self._getnode(self._ph, index, code, self._ref)
+        return self._value.value
+
+    def link_value_ix(self, index: int, code: int) -> float:
+        self._getlink(self._ph, index, code, self._ref)
+        return self._value.value
+
     def link_flow(self, name: str) -> float:
         return self.link_value(name, EN.FLOW)
 
     # -- time -----------------------------------------------------------------------------------
-    def run(self, on_step: StepCallback) -> None:
+    def run(self, on_step: StepCallback, on_start: Callable[[], None] | None = None) -> None:
         """Solve from 0 to the duration, calling ``on_step(k, t)`` at every sampling instant ``t = k*step``.
 
         EPANET may solve extra intermediate instants (a tank reaching a control level); the callback
-        sees only the sampling grid, and changes it makes act from the next solution on.
+        sees only the sampling grid, and changes it makes act from the next solution on. ``on_start``
+        runs once after EPANET has initialised the period (changes made before would be reset).
         """
         lib, ph = self._lib, self._ph
         t, dt = ctypes.c_long(), ctypes.c_long()
         self._check(lib.EN_openH(ph), "openH")
         try:
             self._check(lib.EN_initH(ph, 0), "initH")
+            if on_start is not None:
+                on_start()
             step = self.step_seconds
             while True:
                 code = lib.EN_runH(ph, byref(t))
@@ -272,3 +291,4 @@ class HydraulicEngine:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
