@@ -22,7 +22,7 @@ from pumpguard.data.schema import STATUS_COLUMN
 from pumpguard.data.validation import DataQualityWarning
 from pumpguard.data.synthetic import SENSOR_IDS, make_records, make_sample, sample_failures
 from pumpguard.data.writers import write_csv
-from pumpguard.errors import DataFormatError
+from pumpguard.errors import ConfigError, DataFormatError
 
 
 def register(app: typer.Typer) -> None:
@@ -166,6 +166,9 @@ def generate_record(
     with user_errors():
         if seed is None:
             seed = secrets.randbits(32)
+        if out.name.endswith(".gz"):
+            raise ConfigError(f"--out {out}: records cannot be appended to a compressed file; "
+                              "give a plain .csv file")
         header = _header(out)
         start = pd.Timestamp.now(tz="UTC").floor("min")
         if header is None:

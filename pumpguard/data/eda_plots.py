@@ -136,7 +136,12 @@ def _status_overlay(ax, dataset: Dataset, t: np.ndarray, max_points: int) -> lis
         ax.step(tt, lv[:, 0], where="post", color=NEUTRAL, lw=1.6, zorder=5, label="status")
         codes = frame[STATUS_COLUMN].astype(object).to_numpy()
         for state in ("RECOVERING", "BROKEN"):
-            _spans(ax, t, codes == state, STATUS_COLOURS[state], alpha=0.35 if state == "RECOVERING" else 0.7)
+            _spans(ax, t, codes == state, STATUS_COLOURS[state], alpha=0.35 if state == "RECOVERING" else 0.7,
+                   label=state)
+        broken = codes == "BROKEN"
+        starts = np.flatnonzero(broken & ~np.concatenate([[False], broken[:-1]]))[:MAX_SPANS]
+        if len(starts):  # minutes of BROKEN are thinner than a pixel on a months-long axis
+            ax.vlines(t[starts], 0, 1, colors=STATUS_COLOURS["BROKEN"], lw=1.2, zorder=6)
         notes.append("status as a grey step line (1 NORMAL, 0.5 RECOVERING, 0 BROKEN; the worst state in a "
                      "bucket is drawn); shading: orange RECOVERING, red BROKEN")
     if "anomaly" in frame:
@@ -154,14 +159,28 @@ def _status_overlay(ax, dataset: Dataset, t: np.ndarray, max_points: int) -> lis
     return notes
 
 
-def _spans(ax, t: np.ndarray, on: np.ndarray, colour: str, alpha: float) -> None:
+def _spans(ax, t: np.ndarray, on: np.ndarray, colour: str, alpha: float, label: str | None = None) -> None:
     if not on.any():
         return
     edges = np.diff(np.concatenate([[0], on.astype(np.int8), [0]]))
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     step = np.median(np.diff(t)) if len(t) > 1 else 0.0
-    for a, b in list(zip(starts, ends))[:MAX_SPANS]:
-        ax.axvspan(t[a], t[b - 1] + step, color=colour, alpha=alpha, lw=0)
+    for k, (a, b) in enumerate(list(zip(starts, ends))[:MAX_SPANS]):
+        ax.axvspan(t[a], t[b - 1] + step, color=colour, alpha=alpha, lw=0, label=label if k == 0 else None)
+
+
+def _legend_below(fig: Figure, ax) -> None:
+    """Legend under the time axis, in as many rows as the names need; the figure grows to fit it."""
+    handles, labels = ax.get_legend_handles_labels()
+    # Fixed margins (inches): constrained layout would cost more than drawing the lines.
+    entry = max(len(lb) for lb in labels) * 0.065 + 0.4  # inches per legend entry at 8 pt
+    ncols = max(1, min(len(labels), int(7.6 // entry)))
+    rows = -(-len(labels) // ncols)
+    height = 2.75 + 0.2 * rows
+    fig.set_size_inches(8.0, height)
+    fig.subplots_adjust(left=0.08, right=0.98, top=1 - 0.3 / height, bottom=(0.6 + 0.2 * rows) / height)
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.4 / (height - 0.9 - 0.2 * rows)),
+              ncols=ncols, fontsize=8, frameon=False, handlelength=1.5, columnspacing=1.2)
 
 
 def time_series_figures(dataset: Dataset, *, max_points: int = 5000, per_panel: int = SENSORS_PER_PANEL,
@@ -184,7 +203,6 @@ def time_series_figures(dataset: Dataset, *, max_points: int = 5000, per_panel: 
     for g, group in enumerate(groups):
         # Fixed margins: constrained layout would cost more than drawing the lines.
         fig = Figure(figsize=(8.0, 3.2))
-        fig.subplots_adjust(left=0.08, right=0.98, top=0.91, bottom=0.28)
         ax = fig.add_subplot()
         for c, sid in enumerate(group):
             j = ids.index(sid)
@@ -197,8 +215,7 @@ def time_series_figures(dataset: Dataset, *, max_points: int = 5000, per_panel: 
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=8)
         _time_axis(ax)
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=6, fontsize=8, frameon=False,
-                  handlelength=1.5, columnspacing=1.2)
+        _legend_below(fig, ax)
         ax.set_title(f"{group[0]} .. {group[-1]}" if len(group) > 1 else group[0], fontsize=10)
         caption = "Each sensor scaled to its own min..max; " + "; ".join(notes) + "."
         if reduced:
@@ -210,38 +227,48 @@ def time_series_figures(dataset: Dataset, *, max_points: int = 5000, per_panel: 
     return figures
 
 
-def histograms_figure(dataset: Dataset, *, bins: int = 40, columns: int = 8) -> FigurePNG | None:
-    """A small histogram per sensor; non-NORMAL rows drawn on top in orange when status is known."""
+#: Sensors per histogram figure (8 x 8 small panels); more sensors make more figures.
+HISTOGRAMS_PER_FIGURE = 64
+
+
+def histogram_figures(dataset: Dataset, *, bins: int = 40, columns: int = 8) -> list[FigurePNG]:
+    """A small histogram per sensor, 64 to a figure; BROKEN/RECOVERING rows drawn on top in orange."""
     ids = dataset.sensor_ids
     if not ids:
-        return None
+        return []
     values = dataset.values.to_numpy(dtype=float, na_value=np.nan)
     status = dataset.status
-    abnormal = (status.astype(object) != "NORMAL").to_numpy() if status is not None else None
-    rows = int(np.ceil(len(ids) / columns))
-    fig = Figure(figsize=(1.45 * columns, 1.25 * rows + 0.3))
-    fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.25 / (1.25 * rows + 0.3), bottom=0.2 / (1.25 * rows + 0.3),
-                        hspace=0.55, wspace=0.12)
-    for j, sid in enumerate(ids):
-        ax = fig.add_subplot(rows, columns, j + 1)
-        x = values[:, j]
-        ok = np.isfinite(x)
-        ax.set_title(sid, fontsize=7, pad=2)
-        ax.tick_params(labelsize=6, length=2, pad=1)
-        ax.set_yticks([])
-        if not ok.any():
-            ax.text(0.5, 0.5, "no data", ha="center", va="center", fontsize=7, transform=ax.transAxes)
-            ax.set_xticks([])
-            continue
-        counts, edges = np.histogram(x[ok], bins=bins)
-        ax.stairs(counts, edges, fill=True, color=SENSOR_COLOURS[0], alpha=0.85)
-        if abnormal is not None and (abnormal & ok).any():
-            bad, _ = np.histogram(x[ok & abnormal], bins=edges)
-            ax.stairs(bad, edges, fill=True, color=STATUS_COLOURS["RECOVERING"], alpha=0.9)
-        ax.xaxis.set_major_locator(MaxNLocator(3))
+    abnormal = status.astype(object).isin(["BROKEN", "RECOVERING"]).to_numpy() if status is not None else None
     caption = f"{bins} bins per sensor over all rows" + (
         "; orange: rows whose status is BROKEN or RECOVERING." if abnormal is not None else ".")
-    return FigurePNG("distributions", "Distributions", caption, _png(fig))
+    figures = []
+    for first in range(0, len(ids), HISTOGRAMS_PER_FIGURE):
+        chunk = ids[first:first + HISTOGRAMS_PER_FIGURE]
+        rows = int(np.ceil(len(chunk) / columns))
+        height = 1.25 * rows + 0.3
+        fig = Figure(figsize=(1.45 * columns, height))
+        fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.25 / height, bottom=0.2 / height,
+                            hspace=0.55, wspace=0.12)
+        for k, sid in enumerate(chunk):
+            ax = fig.add_subplot(rows, columns, k + 1)
+            x = values[:, first + k]
+            ok = np.isfinite(x)
+            ax.set_title(sid, fontsize=7, pad=2)
+            ax.tick_params(labelsize=6, length=2, pad=1)
+            ax.set_yticks([])
+            if not ok.any():
+                ax.text(0.5, 0.5, "no data", ha="center", va="center", fontsize=7, transform=ax.transAxes)
+                ax.set_xticks([])
+                continue
+            counts, edges = np.histogram(x[ok], bins=bins)
+            ax.stairs(counts, edges, fill=True, color=SENSOR_COLOURS[0], alpha=0.85)
+            if abnormal is not None and (abnormal & ok).any():
+                bad, _ = np.histogram(x[ok & abnormal], bins=edges)
+                ax.stairs(bad, edges, fill=True, color=STATUS_COLOURS["RECOVERING"], alpha=0.9)
+            ax.xaxis.set_major_locator(MaxNLocator(3))
+        title = "Distributions" if len(ids) <= HISTOGRAMS_PER_FIGURE else f"Distributions {chunk[0]} .. {chunk[-1]}"
+        figures.append(FigurePNG("distributions", title, caption, _png(fig)))
+    return figures
 
 
 def missing_map_figure(dataset: Dataset, *, buckets: int = 400) -> FigurePNG | None:
@@ -287,8 +314,9 @@ def correlation_figure(corr: pd.DataFrame) -> FigurePNG | None:
     cmap = colormaps["RdBu_r"].with_extremes(bad="#DDDDDD")
     im = ax.imshow(data, cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
     fs = 6 if k > 20 else 8
-    ax.set_xticks(range(k), corr.columns, rotation=90, fontsize=fs)
-    ax.set_yticks(range(k), corr.index, fontsize=fs)
+    every = int(np.ceil(k / 60))  # past ~60 names the labels would overlap: name every n-th sensor
+    ax.set_xticks(range(0, k, every), corr.columns[::every], rotation=90, fontsize=fs)
+    ax.set_yticks(range(0, k, every), corr.index[::every], fontsize=fs)
     cb = fig.colorbar(im, ax=ax, fraction=0.04, pad=0.01)
     cb.set_label("Pearson r", fontsize=8)
     cb.ax.tick_params(labelsize=7)

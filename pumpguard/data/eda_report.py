@@ -186,7 +186,7 @@ def build_eda(dataset: Dataset, *, max_points: int = 5000, progress: Progress | 
     figures: list[eda_plots.FigurePNG | None] = [eda_plots.label_counts_figure(dataset)]
     tick("label counts")
     figures += eda_plots.time_series_figures(dataset, max_points=max_points, progress=tick)
-    figures.append(eda_plots.histograms_figure(dataset, bins=histogram_bins))
+    figures += eda_plots.histogram_figures(dataset, bins=histogram_bins)
     tick("distributions")
     figures.append(eda_plots.missing_map_figure(dataset))
     tick("missing-value map")
