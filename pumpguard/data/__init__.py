@@ -24,7 +24,7 @@ from pumpguard.data.schema import (
     Sensor,
 )
 from pumpguard.data.validation import DataFileNotFoundError, DataQualityWarning, validate_dataset
-from pumpguard.data.writers import write_csv, write_parquet
+from pumpguard.data.writers import write_archive, write_csv, write_parquet
 
 __all__ = [
     "INDEX_NAME",
@@ -46,6 +46,7 @@ __all__ = [
     "read_dataset",
     "resample",
     "validate_dataset",
+    "write_archive",
     "write_csv",
     "write_parquet",
 ]

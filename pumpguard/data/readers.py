@@ -41,6 +41,7 @@ from pumpguard.data.validation import (
     parse_binary_label,
     parse_status,
     parse_timestamps,
+    text_has_zone,
 )
 from pumpguard.errors import ConfigError, DataFormatError
 
@@ -254,17 +255,9 @@ def _read_known_csv(path: Path, sep: str, columns: list[str], *, ts: str, metada
     for c in labels:
         parse = parse_status if c == STATUS_COLUMN else parse_binary_label
         out[c] = parse(frame[c], column=c, path=path, row_to_line=row_lines).array
-    if not _has_zone(frame[ts]):
+    if not text_has_zone(frame[ts]):
         notes.append(f"time stamps in {ts!r} carry no time zone; taken as UTC")
     return _finish(out, sensors, notes, path=path, row_to_line=row_lines, metadata=metadata)
-
-
-def _has_zone(values: pd.Series) -> bool:
-    present = values.dropna()
-    if present.empty:
-        return False
-    text = str(present.iloc[0]).strip()
-    return text.endswith(("Z", "z")) or "+" in text[10:] or "-" in text[10:]
 
 
 def _finish(frame: pd.DataFrame, sensors: list[str], notes: list[str], *, path, row_to_line, metadata) -> Dataset:

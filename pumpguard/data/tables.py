@@ -36,6 +36,7 @@ from pumpguard.data.validation import (
     parse_binary_label,
     parse_status,
     parse_timestamps,
+    text_has_zone,
 )
 from pumpguard.errors import DataFormatError
 
@@ -135,7 +136,7 @@ def table_to_dataset(
     result = pd.DataFrame(out, index=index)
     result = result[sensors + [c for c in LABEL_COLUMNS if c in result]]
     stamps = frame[ts]
-    if not (isinstance(stamps.dtype, pd.DatetimeTZDtype) or _is_numeric(stamps) or _text_has_zone(stamps)):
+    if not (isinstance(stamps.dtype, pd.DatetimeTZDtype) or _is_numeric(stamps) or text_has_zone(stamps)):
         notes.append(f"time stamps in {ts!r} carry no time zone; taken as UTC")
     result = drop_empty_columns(result, sensors, notes, path=path)
     result = order_by_time(result, notes, path=path, row_to_line=row_to_line)
@@ -145,14 +146,6 @@ def table_to_dataset(
             known.setdefault(d["id"], Sensor.from_dict(d))
     ids = [c for c in result.columns if c not in LABEL_COLUMNS]
     return Dataset(frame=result, sensors=tuple(known.get(c, Sensor(id=c)) for c in ids), source=str(path), notes=notes)
-
-
-def _text_has_zone(values: pd.Series) -> bool:
-    present = values.dropna()
-    if present.empty or not isinstance(present.iloc[0], str):
-        return False
-    text = present.iloc[0].strip()
-    return text.endswith(("Z", "z")) or "+" in text[10:] or "-" in text[10:]
 
 
 def is_row_number_column(name) -> bool:

@@ -88,6 +88,15 @@ def parse_timestamps(values: pd.Series, *, column: str, path=None, row_to_line: 
     return pd.DatetimeIndex(parsed, name=INDEX_NAME).as_unit(TIME_UNIT)
 
 
+def text_has_zone(values: pd.Series) -> bool:
+    """True when the first time stamp written as text carries a zone (``Z``, ``+02:00``, ``-05:00``)."""
+    present = values.dropna()
+    if present.empty or not isinstance(present.iloc[0], str):
+        return False
+    text = present.iloc[0].strip()
+    return text.endswith(("Z", "z")) or "+" in text[10:] or "-" in text[10:]
+
+
 def _parse_epoch(values: pd.Series, *, column: str, path) -> pd.Series:
     """Numbers as a time stamp: seconds, ms, us or ns since 1970, told apart by their size."""
     finite = values.dropna()

@@ -6,6 +6,8 @@
   name ending in ``.gz`` is gzip-compressed. Sensor metadata cannot travel in a CSV.
 * :func:`write_parquet` writes the same table with the time stamp as a UTC column and keeps the
   sensor metadata, source and notes in the file's metadata, so :func:`read_dataset` restores all of it.
+* :func:`write_archive` adds a batch of rows to a day-partitioned Parquet archive
+  (``date=YYYY-MM-DD/part-<first time stamp>.parquet``) that :func:`read_dataset` reads as one table.
 
 Examples
 --------
@@ -30,6 +32,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -113,3 +116,29 @@ def write_parquet(dataset: Dataset, path: str | Path) -> None:
     with _open_for_writing(path) as sink:
         pq.write_table(table, sink)
 
+
+
+def write_archive(dataset: Dataset, directory: str | Path) -> list[Path]:
+    """Add ``dataset``'s rows to a Parquet archive partitioned by UTC day; return the files written.
+
+    Each day's rows go to ``directory/date=YYYY-MM-DD/part-<first time stamp>.parquet``. Part names
+    come from the data, so appending later batches never overwrites an earlier one and the names
+    sort in time order; ``read_dataset(directory)`` joins them.
+    """
+    validate_dataset(dataset)
+    directory = Path(directory)
+    written: list[Path] = []
+    if len(dataset) == 0:
+        return written
+    days = dataset.index.floor("D")
+    for day in days.unique():
+        rows = dataset.frame[days == day]
+        stem = f"part-{rows.index[0]:%Y%m%dT%H%M%S%f}"
+        target = directory / f"date={day:%Y-%m-%d}" / f"{stem}.parquet"
+        n = 1
+        while target.exists():  # a second batch starting at the same instant
+            target = target.with_name(f"{stem}-{n}.parquet")
+            n += 1
+        write_parquet(replace(dataset, frame=rows), target)
+        written.append(target)
+    return written

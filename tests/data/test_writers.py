@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pumpguard.data import STATUS_DTYPE, Dataset, read_dataset, write_csv, write_parquet
+from pumpguard.data import STATUS_DTYPE, Dataset, read_dataset, write_archive, write_csv, write_parquet
 from pumpguard.errors import DataFormatError
 
 
@@ -83,3 +83,19 @@ def test_round_trip_property(tmp_path, values, statuses):
         (write_parquet if name.endswith(".parquet") else write_csv)(ds, tmp_path / name)
         back = read_dataset(tmp_path / name)
         pd.testing.assert_frame_equal(back.frame, ds.frame, check_freq=False)
+
+
+def test_archive_written_in_batches_reads_back_as_one_table(tmp_path, small_dataset):
+    idx = pd.date_range("2018-04-01 23:50", periods=40, freq="min", tz="UTC", name="timestamp")
+    ds = Dataset(frame=small_dataset.frame.set_axis(idx), sensors=small_dataset.sensors, notes=["x"])
+    first = write_archive(ds.between(None, idx[25]), tmp_path / "archive")
+    second = write_archive(ds.between(idx[25]), tmp_path / "archive")
+    names = sorted(p.relative_to(tmp_path / "archive").as_posix() for p in first + second)
+    assert names == ["date=2018-04-01/part-20180401T235000000000.parquet",
+                     "date=2018-04-02/part-20180402T000000000000.parquet",
+                     "date=2018-04-02/part-20180402T001500000000.parquet"]
+    back = read_dataset(tmp_path / "archive")
+    pd.testing.assert_frame_equal(back.frame, ds.frame, check_freq=False)
+    assert back.sensors == ds.sensors
+    again = write_archive(ds.between(idx[25], idx[26]), tmp_path / "archive")  # same first instant
+    assert again[0].name == "part-20180402T001500000000-1.parquet"
