@@ -9,6 +9,7 @@ States and legal edges (``LEGAL_EDGES``; an operator's :meth:`Controller.force` 
     ISOLATING, BROKEN, NORMAL (isolation in effect) --repair reported--> RECOVERING  (restore actions)
     RECOVERING --readings in normal band for hold_time--> NORMAL
     RECOVERING --pump failure--> BROKEN
+    RECOVERING --new anomaly confirmed after recovery_settle--> ALARM
 
 The controller touches no clock and no I/O: time comes in with each :class:`Observation`, actions go
 out as data in each :class:`Transition`. :meth:`Controller.snapshot` is a JSON-able dict and
@@ -42,7 +43,8 @@ LEGAL_EDGES: frozenset[tuple[State, State]] = frozenset(
     (State(a), State(b)) for a, b in (
         ("NORMAL", "ALARM"), ("NORMAL", "RECOVERING"), ("ALARM", "ISOLATING"), ("ALARM", "BROKEN"),
         ("ISOLATING", "NORMAL"), ("ISOLATING", "BROKEN"), ("ISOLATING", "RECOVERING"),
-        ("BROKEN", "RECOVERING"), ("RECOVERING", "NORMAL"), ("RECOVERING", "BROKEN")))
+        ("BROKEN", "RECOVERING"), ("RECOVERING", "NORMAL"), ("RECOVERING", "BROKEN"),
+        ("RECOVERING", "ALARM")))
 
 ACTION_KINDS = ("close_valve", "open_valve", "stop_pump", "start_pump")
 _INVERSE = {"close_valve": "open_valve", "open_valve": "close_valve",
@@ -149,7 +151,9 @@ class ControllerConfig:
     ``debounce`` consecutive anomalous observations confirm an alarm (at 1 min sampling, 3 min: long
     enough to ignore a single spike, short against a burst's damage). ``min_service_pressure`` (m) is the
     lowest acceptable pressure at demand junctions (20 m is a common minimum service head).
-    ``require_acknowledge`` holds an alarm in ALARM until an operator acknowledges it.
+    ``recovery_settle``: after a repair, anomalies are taken as the plant settling for this long; later
+    ones are confirmed as a new fault. ``require_acknowledge`` holds an alarm in ALARM until an operator
+    acknowledges it.
 
     >>> ControllerConfig(debounce=5, hold_time="1h").hold_time
     Timedelta('0 days 01:00:00')
@@ -159,12 +163,13 @@ class ControllerConfig:
     min_service_pressure: float = 20.0
     isolation_timeout: pd.Timedelta = pd.Timedelta(minutes=10)
     hold_time: pd.Timedelta = pd.Timedelta(minutes=30)
+    recovery_settle: pd.Timedelta = pd.Timedelta(minutes=10)
     require_acknowledge: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.debounce, int) or self.debounce < 1:
             raise ConfigError(f"ControllerConfig.debounce must be an integer >= 1, got {self.debounce!r}")
-        for name in ("isolation_timeout", "hold_time"):
+        for name in ("isolation_timeout", "hold_time", "recovery_settle"):
             value = pd.Timedelta(getattr(self, name))
             if value < pd.Timedelta(0):
                 raise ConfigError(f"ControllerConfig.{name} must not be negative, got {value}")
@@ -213,6 +218,7 @@ class _Memory:
     last_ts: pd.Timestamp | None = None
     entered: pd.Timestamp | None = None  # when the current state was entered
     band_since: pd.Timestamp | None = None  # RECOVERING: start of the current in-band run
+    repair_pending: bool = False  # BROKEN: a repair was reported while the pump still could not run
     alarm_seq: int = 0
     alarms: list[Alarm] = field(default_factory=list)
     engaged: list[Action] = field(default_factory=list)  # actions in effect, undone on repair
@@ -315,15 +321,26 @@ class Controller:
             elif ts - mem.entered >= self.config.isolation_timeout:
                 out.append(self._broken(ts, f"service not restored within {self.config.isolation_timeout}"))
         elif state is State.BROKEN:
-            if obs.repaired:
-                out.append(self._recover(ts, "repair reported"))
+            if obs.repaired or mem.repair_pending:
+                if pump_failed:  # another fault's repair, or the pump not yet back: wait for it
+                    mem.repair_pending = True
+                else:
+                    out.append(self._recover(ts, "repair reported"))
         elif state is State.RECOVERING:
             in_band = obs.in_normal_band if obs.in_normal_band is not None else not obs.anomaly
             if pump_failed:
                 out.append(self._broken(ts, "pump failure during recovery", pump_failure=True))
+            elif obs.anomaly and ts - mem.entered >= self.config.recovery_settle:
+                mem.band_since = None  # a new fault once the repair has settled: confirm it as in NORMAL
+                mem.debounce_count += 1
+                mem.suspected = suspected or mem.suspected
+                if mem.debounce_count >= self.config.debounce:
+                    out.extend(self._raise_alarm(ts, obs, False))
             elif ts <= mem.entered or not in_band:
+                mem.debounce_count, mem.suspected = 0, ()
                 mem.band_since = None
             else:
+                mem.debounce_count, mem.suspected = 0, ()
                 if mem.band_since is None:
                     mem.band_since = ts
                 if ts - mem.band_since >= self.config.hold_time:
@@ -367,7 +384,7 @@ class Controller:
         return {"format": SNAPSHOT_FORMAT, "state": self._state.value, "debounce_count": m.debounce_count,
                 "suspected": list(m.suspected),
                 "last_ts": _iso(m.last_ts), "entered": _iso(m.entered), "band_since": _iso(m.band_since),
-                "alarm_seq": m.alarm_seq, "alarms": [a.to_dict() for a in m.alarms],
+                "repair_pending": m.repair_pending, "alarm_seq": m.alarm_seq, "alarms": [a.to_dict() for a in m.alarms],
                 "engaged": [a.to_dict() for a in m.engaged],
                 "history": [t.to_dict() for t in self.history] if include_history else []}
 
@@ -385,7 +402,8 @@ class Controller:
             c._mem = _Memory(int(snapshot["debounce_count"]), tuple(snapshot["suspected"]),
                              _ts(snapshot["last_ts"]),
                              _ts(snapshot["entered"]),
-                             _ts(snapshot["band_since"]), int(snapshot["alarm_seq"]),
+                             _ts(snapshot["band_since"]), bool(snapshot["repair_pending"]),
+                             int(snapshot["alarm_seq"]),
                              [Alarm.from_dict(a) for a in snapshot["alarms"]],
                              [Action.from_dict(a) for a in snapshot["engaged"]])
             c.history = [Transition.from_dict(t) for t in snapshot.get("history", [])]
@@ -416,7 +434,7 @@ class Controller:
         self._state = to
         self._mem.entered = ts
         self._mem.band_since = None
-        self._mem.debounce_count, self._mem.suspected = 0, ()
+        self._mem.debounce_count, self._mem.suspected, self._mem.repair_pending = 0, (), False
         self.history.append(tr)
         return tr
 

@@ -182,6 +182,7 @@ observations = st.lists(
 configs = st.builds(ControllerConfig, debounce=st.integers(1, 4),
                     isolation_timeout=st.sampled_from([pd.Timedelta(minutes=m) for m in (0, 5, 10)]),
                     hold_time=st.sampled_from([pd.Timedelta(minutes=m) for m in (0, 10, 30)]),
+                    recovery_settle=st.sampled_from([pd.Timedelta(minutes=m) for m in (0, 10)]),
                     require_acknowledge=st.booleans())
 
 
@@ -288,3 +289,28 @@ def test_restore_mid_debounce_and_with_an_open_alarm():
     assert again.active_alarm == twin.active_alarm and again.engaged_actions == twin.engaged_actions
     assert again.acknowledge("A-0001", by="op", ts=at(3)) == []
     assert again.alarms[0].acknowledged_by == "op"
+
+
+def test_a_repair_while_the_pump_still_cannot_run_waits_for_the_pump():
+    c = Controller(FakePlan(), ControllerConfig(debounce=1))
+    c.step(Observation(at(0), anomaly=True, pump_ok=False))
+    assert c.state is State.BROKEN
+    # a burst elsewhere is repaired while the pump is still down: stay BROKEN, remember the repair
+    assert c.step(Observation(at(60), anomaly=True, pump_ok=False, repaired=True)) == []
+    assert c.snapshot()["repair_pending"] is True
+    trs = c.step(Observation(at(61), anomaly=False, pump_ok=True))
+    assert edges(trs) == [(State.BROKEN, State.RECOVERING)]
+    assert [a.kind for a in trs[0].actions] == ["start_pump"]
+
+
+def test_a_new_fault_during_recovery_is_alarmed_after_the_settling_time():
+    config = ControllerConfig(debounce=2, recovery_settle=pd.Timedelta(minutes=10))
+    c = Controller(FakePlan(), config)
+    c.force(State.BROKEN, reason="test", ts=at(0), by="ops")
+    c.step(Observation(at(1), anomaly=False, repaired=True))
+    for i in range(2, 11):  # settling: anomalies expected, no alarm
+        assert c.step(Observation(at(i), anomaly=True)) == []
+    assert c.step(Observation(at(11), anomaly=True, suspected=("P3",))) == []
+    trs = c.step(Observation(at(12), anomaly=True))
+    assert edges(trs) == [(State.RECOVERING, State.ALARM), (State.ALARM, State.ISOLATING)]
+    assert c.alarms[-1].suspected == ("P3",)
