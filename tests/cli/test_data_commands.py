@@ -103,3 +103,11 @@ def test_eda_missing_file_is_one_line(tmp_path):
     result = _run("eda", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "r"))
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path):
+    result = _run("generate-record", "--out", str(tmp_path / "r.csv.gz"))
+    assert result.exit_code == 2 and "compressed" in result.output
+    result = _run("sample", "--out", str(tmp_path / "d.csv"), "--days", "0")
+    assert result.exit_code == 2 and "days must be a positive number" in result.output
+    assert "Traceback" not in result.output
