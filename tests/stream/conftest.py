@@ -31,21 +31,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class MosquittoBroker:
-    """One Mosquitto process; ``restart()`` keeps its port and its persistence file."""
+def run_as_root_line() -> str:
+    # started as root, mosquitto drops to user "mosquitto", who cannot write its persistence file
+    # under pytest's 0700 temporary folders: keep root (tests only; deploy/ runs it as mosquitto)
+    return "user root" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
 
-    def __init__(self, folder: Path, extra: str = "") -> None:
+
+class MosquittoBroker:
+    """One Mosquitto process; ``restart()`` keeps its port and its persistence file.
+
+    ``config``: the whole configuration text (its listeners must use ``self.port``); by default a
+    plain anonymous listener with persistence and pumpguard's queue settings.
+    """
+
+    def __init__(self, folder: Path, config: str | None = None, *, port: int | None = None) -> None:
         self.folder = folder
-        self.port = free_port()
+        self.port = port or free_port()
         self.conf = folder / "mosquitto.conf"
         self.log = folder / "mosquitto.log"
-        # started as root, mosquitto drops to user "mosquitto", who cannot write its persistence file
-        # under pytest's 0700 temporary folders: keep root (tests only; deploy/ runs it as mosquitto)
-        user = "user root" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
         self.conf.write_text(
-            f"""listener {self.port} 127.0.0.1
+            config
+            or f"""listener {self.port} 127.0.0.1
 allow_anonymous true
-{user}
+{run_as_root_line()}
 persistence true
 persistence_location {folder}/
 autosave_interval 1
@@ -56,7 +64,6 @@ log_dest file {self.log}
 log_type error
 log_type warning
 log_type notice
-{extra}
 """
         )
         self.process: subprocess.Popen | None = None
