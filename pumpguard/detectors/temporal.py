@@ -233,9 +233,11 @@ class AdaptiveT2Detector(Detector):
 
     def _t2(self, dev: np.ndarray, shrink: np.ndarray) -> np.ndarray:
         g = dev * shrink / self.feature_scale_
+        if float(self.shrinkage) >= 1.0:  # diagonal precision: no matrix product needed
+            return (g * g) @ np.diag(self.precision_) / self.t2_limit_
         return ((g @ self.precision_) * g).sum(axis=1) / self.t2_limit_
 
-    def _pass(self, frame: pd.DataFrame, baseline: np.ndarray | None = None):
+    def _pass(self, frame: pd.DataFrame, baseline: np.ndarray | None = None, *, deviations: bool = True):
         """Unsmoothed scores, scaled deviations and the final baseline of one causal pass.
 
         Row ``t``: deviation ``d = f_t - b``, score ``T2(d)``; then ``b += a (f_t - b)`` with ``a``
@@ -253,7 +255,7 @@ class AdaptiveT2Detector(Detector):
         rate = {True: self.baseline_alpha_, False: self.alarm_alpha_}
         limit = float(self.freeze_above)
         raw = np.full(n, np.nan)
-        dev = np.full(feats.shape, np.nan)
+        dev = np.full(feats.shape, np.nan) if deviations else None
         t, chunk, regime = 0, _FIRST_CHUNK, True
         while t < n:
             f = feats[t : min(n, t + chunk)]
@@ -267,23 +269,27 @@ class AdaptiveT2Detector(Detector):
             s = self._t2(d, shrink[t : t + len(f)])
             same = np.isfinite(s) & ((s <= limit) == regime)
             k = len(f) if same.all() else int(np.argmin(same))
-            raw[t : t + k], dev[t : t + k] = s[:k], d[:k]
+            raw[t : t + k] = s[:k]
+            if deviations:
+                dev[t : t + k] = d[:k]
             if k > 0 and a > 0:
                 b = base[k - 1].copy()
             t += k
             if k == len(f):
                 chunk = min(2 * chunk, _MAX_CHUNK)
                 continue
-            raw[t], dev[t] = s[k], d[k]
+            raw[t] = s[k]
+            if deviations:
+                dev[t] = d[k]
             if np.isfinite(s[k]):
                 regime = bool(s[k] <= limit)
                 b = b + rate[regime] * (feats[t] - b)
             t += 1
             chunk = _FIRST_CHUNK
-        return raw, dev * shrink / self.feature_scale_, b
+        return raw, (dev * shrink / self.feature_scale_ if deviations else None), b
 
     def _score(self, frame: pd.DataFrame) -> np.ndarray:
-        raw, _, _ = self._pass(frame)
+        raw, _, _ = self._pass(frame, deviations=False)
         return ewma(raw, halflife_rows=self.halflife_rows_)
 
     def _contributions(self, frame: pd.DataFrame) -> np.ndarray:
