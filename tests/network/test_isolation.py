@@ -84,7 +84,7 @@ def test_without_bypass_there_is_no_alternate_route():
     assert plan.unserved(["B"]) == ("C", "D", "E")
 
 
-def test_isolation_holds_hydraulically():
+def test_isolation_holds_hydraulically(tmp_path):
     """Apply the actions to the model and simulate: the outside keeps pressure, the segment has no flow."""
     wn = loop_network()
     plan = build_isolation_plan(wn)
@@ -93,7 +93,7 @@ def test_isolation_holds_hydraulically():
         link.initial_status = wntr.network.LinkStatus.Closed if action.kind == "close_valve" \
             else wntr.network.LinkStatus.Open
     wn.options.time.duration = 0
-    results = wntr.sim.EpanetSimulator(wn).run_sim()
+    results = wntr.sim.EpanetSimulator(wn).run_sim(file_prefix=str(tmp_path / "isolated"))
     pressure = results.node["pressure"].iloc[0]
     flow = results.link["flowrate"].iloc[0]
     assert (pressure[["C", "D", "E"]] > 20).all()

@@ -120,19 +120,20 @@ def test_assessment_bad_input():
         assess_localisation([["J1"]], pd.DataFrame({"element": ["J1"]}), wn)
 
 
-def _leak_pressure_drop(wn, node: str, sensors: list[str]) -> pd.Series:
+def _leak_pressure_drop(wn, node: str, sensors: list[str], workdir: Path) -> pd.Series:
     """Steady-state pressure drop at the sensor junctions when ``node`` leaks (an EPANET emitter)."""
-    base = wntr.sim.EpanetSimulator(wn).run_sim().node["pressure"].iloc[0]
+    prefix = str(workdir / "leak")  # EPANET writes its files there, not in the working directory
+    base = wntr.sim.EpanetSimulator(wn).run_sim(file_prefix=prefix).node["pressure"].iloc[0]
     emitter = wn.get_node(node)
     emitter.emitter_coefficient = 0.05  # m3/s per m^0.5 of pressure: a burst of tens of L/s at 30-60 m
     try:
-        leak = wntr.sim.EpanetSimulator(wn).run_sim().node["pressure"].iloc[0]
+        leak = wntr.sim.EpanetSimulator(wn).run_sim(file_prefix=prefix).node["pressure"].iloc[0]
     finally:
         emitter.emitter_coefficient = None
     return (base - leak)[sensors].clip(lower=0.0)
 
 
-def test_net3_leaks_localise_better_than_chance():
+def test_net3_leaks_localise_better_than_chance(tmp_path):
     """Net3 with 20 pressure sensors: simulated bursts at 12 junctions; the top candidate is closer to the
     burst than a randomly chosen junction is (median over bursts)."""
     wn = wntr.network.WaterNetworkModel(str(NET3))
@@ -144,7 +145,7 @@ def test_net3_leaks_localise_better_than_chance():
     leaks = list(rng.choice(junctions, size=12, replace=False))
     candidates = []
     for node in leaks:
-        drop = _leak_pressure_drop(wn, node, sensor_nodes)
+        drop = _leak_pressure_drop(wn, node, sensor_nodes, tmp_path)
         candidates.append(rank_locations(drop.rename(index=lambda n: f"p_{n}"), sensors, wn, top=5))
     events = pd.DataFrame({"element": leaks, "start": pd.Timestamp("2026-01-01", tz="UTC")})
     ours = assess_localisation(candidates, events, wn)
