@@ -5,6 +5,7 @@ Topics (``<root>`` is ``pumpguard`` unless a deployment chooses another)::
     <root>/v1/<site>/<asset>/telemetry        one row {"ts", "values"} or a batch {"rows": [row, ...]}
     <root>/v1/<site>/node/<node_id>           one reading {"ts", "value", "unit"}
     <root>/v1/<site>/<asset>/prediction       one prediction, or {"rows": [prediction, ...]} for a batch
+    <root>/v1/<site>/<asset>/quality          data-quality events (late / missing nodes)
     <root>/v1/<site>/controller/state         retained
     <root>/v1/<site>/controller/command
     <root>/v1/<site>/controller/event
@@ -76,6 +77,10 @@ class Topics:
     def prediction(self, asset: str) -> str:
         return f"{self.base}/{asset}/prediction"
 
+    def quality(self, asset: str) -> str:
+        """Data-quality events of an asset (late or missing nodes): not process anomalies."""
+        return f"{self.base}/{asset}/quality"
+
     @property
     def controller_state(self) -> str:
         return f"{self.base}/controller/state"
@@ -106,7 +111,7 @@ class Topics:
     def parse(self, topic: str) -> tuple[str, str, str] | None:
         """``(kind, site, name)`` of a topic under this root, or None for a topic that is not ours.
 
-        ``kind`` is telemetry, prediction, node, controller/<x>, errors or service; ``name`` is the
+        ``kind`` is telemetry, prediction, quality, node, controller/<x>, errors or service; ``name`` is the
         asset, node or client id ("" for site-wide topics).
         """
         head = f"{self.root}/{VERSION}/"
@@ -124,7 +129,7 @@ class Topics:
             return ("service", site, last)
         if middle == "controller" and last in ("state", "command", "event"):
             return (f"controller/{last}", site, "")
-        if last in ("telemetry", "prediction"):
+        if last in ("telemetry", "prediction", "quality"):
             return (last, site, middle)
         return None
 

@@ -131,6 +131,7 @@ def test_topics_parse_every_kind():
     t = Topics(site="s1", root="test/pg")
     assert t.parse(t.telemetry("p")) == ("telemetry", "s1", "p")
     assert t.parse(t.prediction("p")) == ("prediction", "s1", "p")
+    assert t.parse(t.quality("p")) == ("quality", "s1", "p")
     assert t.parse(t.controller_state) == ("controller/state", "s1", "")
     assert t.parse(t.errors) == ("errors", "s1", "")
     assert t.parse(t.presence("w1")) == ("service", "s1", "w1")
