@@ -153,3 +153,32 @@ def test_default_network_mains_burst_uses_the_south_main():
         suspect = row["demand_junctions"][0]
         assert plan.has_alternate_route([suspect]), seg
         assert set(plan.unserved([suspect])) == set(row["demand_junctions"]), seg
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_isolation_really_cuts_the_segment_off_on_net3(seed):
+    """Check isolate() with an independent graph: after its actions no source reaches the suspected
+    junction, and when an alternate route is claimed every other demand junction is reached."""
+    import networkx as nx
+
+    wn = wntr.network.WaterNetworkModel(str(NET3))
+    layer = wntr.network.layer.generate_valve_layer(wn, "strategic", 1, seed=seed)
+    plan = build_isolation_plan(wn, valve_layer=layer)
+    for j in wn.junction_name_list[::3]:
+        actions = plan.isolate([j])
+        shut = {a.element for a in actions if a.kind == "close_valve"}
+        opened = {a.element for a in actions if a.kind == "open_valve"}
+        g = nx.Graph()
+        g.add_nodes_from(wn.node_name_list)
+        for name, link in wn.links():
+            closed = (link.initial_status == wntr.network.LinkStatus.Closed and name not in wn.pump_name_list
+                      and name not in opened)
+            # a shut valve link, or a pipe whose valve-layer valve is shut: no flow through it
+            if not closed and name not in shut:
+                g.add_edge(link.start_node_name, link.end_node_name)
+        own = set(plan.isolated_nodes([j]))
+        outside = [r for r in wn.reservoir_name_list if r not in own]  # a reservoir may sit in the segment
+        reached = set().union(*(nx.node_connected_component(g, r) for r in outside))
+        assert j not in reached, j
+        if plan.has_alternate_route([j]):
+            assert all(d in reached for d in plan.demand_junctions if d not in own), j
