@@ -141,23 +141,16 @@ def column_summary(dataset: Dataset) -> list[dict]:
     frame = dataset.frame
     n = len(frame)
     out = []
-    values = dataset.values.to_numpy(dtype=float, na_value=np.nan) if dataset.sensor_ids else np.empty((n, 0))
-    with np.errstate(all="ignore"):
-        present = np.isfinite(values)
-        count = present.sum(axis=0)
-        filled = np.where(present, values, 0.0)
-        mean = filled.sum(axis=0) / np.where(count, count, 1)
-        var = (np.where(present, values - mean, 0.0) ** 2).sum(axis=0) / np.where(count > 1, count - 1, 1)
-        lo = np.where(present, values, np.inf).min(axis=0) if n else np.full(values.shape[1], np.inf)
-        hi = np.where(present, values, -np.inf).max(axis=0) if n else np.full(values.shape[1], -np.inf)
-    for j, sensor in enumerate(dataset.sensors):
-        has = count[j] > 0
+    for sensor in dataset.sensors:
+        # Column by column: a whole-table copy per statistic would double the memory on 220k x 52.
+        x = frame[sensor.id].to_numpy(dtype=float, na_value=np.nan)
+        v = x[np.isfinite(x)]
         out.append({
             "name": sensor.id, "type": str(frame[sensor.id].dtype), "kind": sensor.kind, "unit": sensor.unit,
-            "missing_pct": _json_number(100.0 * (1 - count[j] / n) if n else 0.0),
-            "min": _json_number(lo[j]) if has else None, "max": _json_number(hi[j]) if has else None,
-            "mean": _json_number(mean[j]) if has else None,
-            "std": _json_number(np.sqrt(var[j])) if count[j] > 1 else None,
+            "missing_pct": _json_number(100.0 * (1 - len(v) / n) if n else 0.0),
+            "min": _json_number(v.min()) if len(v) else None, "max": _json_number(v.max()) if len(v) else None,
+            "mean": _json_number(v.mean()) if len(v) else None,
+            "std": _json_number(v.std(ddof=1)) if len(v) > 1 else None,
         })
     for name in dataset.labels.columns:
         col = frame[name]
@@ -181,18 +174,22 @@ def correlation(values: pd.DataFrame) -> pd.DataFrame:
     >>> correlation(df).round(3).loc["a"].tolist()
     [1.0, 1.0, -1.0]
     """
-    x = values.to_numpy(dtype=float, na_value=np.nan)
-    mask = np.isfinite(x).astype(float)
-    with np.errstate(all="ignore"):
-        centre = np.where(mask > 0, x, 0.0).sum(axis=0) / np.maximum(mask.sum(axis=0), 1)
-    xc = np.where(mask > 0, x - centre, 0.0)
+    # In place on one copy: the table can be 220k x 52 and the reader already holds it once.
+    x = values.to_numpy(dtype=float, na_value=np.nan, copy=True)
+    present = np.isfinite(x)
+    x[~present] = 0.0
+    mask = present.astype(float)
+    x -= x.sum(axis=0) / np.maximum(mask.sum(axis=0), 1)  # centre each column: less cancellation
+    x[~present] = 0.0
+    del present
     # One BLAS thread: these products take well under a second alone, but many BLAS threads on a
     # busy machine spin against each other and take ten times longer.
     with threadpool_limits(limits=1, user_api="blas"):
         n = mask.T @ mask
-        sx = xc.T @ mask  # sx[i, j]: sum of x_i over rows where both i and j are present
-        sxx = (xc * xc).T @ mask
-        sxy = xc.T @ xc
+        sx = x.T @ mask  # sx[i, j]: sum of x_i over rows where both i and j are present
+        sxy = x.T @ x
+        np.square(x, out=x)
+        sxx = x.T @ mask
     with np.errstate(all="ignore"):
         cov = sxy - sx * sx.T / n
         var_i = sxx - sx * sx / n

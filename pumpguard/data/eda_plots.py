@@ -190,12 +190,10 @@ def time_series_figures(dataset: Dataset, *, max_points: int = 5000, per_panel: 
     if not ids or not len(dataset):
         return []
     t = _times(dataset.index)
-    values = dataset.values.to_numpy(dtype=float, na_value=np.nan)
-    with np.errstate(all="ignore"):
-        lo = np.where(np.isfinite(values), values, np.inf).min(axis=0)
-        hi = np.where(np.isfinite(values), values, -np.inf).max(axis=0)
-        width = np.where(hi > lo, hi - lo, 1.0)
-        norm = (values - lo) / width
+    norm = dataset.values.to_numpy(dtype=float, na_value=np.nan, copy=True)
+    lo, hi = np.fmin.reduce(norm, axis=0), np.fmax.reduce(norm, axis=0)  # NaN only for an empty column
+    norm -= lo
+    norm /= np.where(hi > lo, hi - lo, 1.0)
     tt, vv = bucket_reduce(t, norm, max_points, "mean")
     reduced = len(tt) < len(t)
     figures = []
@@ -206,7 +204,7 @@ def time_series_figures(dataset: Dataset, *, max_points: int = 5000, per_panel: 
         ax = fig.add_subplot()
         for c, sid in enumerate(group):
             j = ids.index(sid)
-            empty = not np.isfinite(lo[j])
+            empty = np.isnan(lo[j])
             ax.plot(tt, vv[:, j], color=SENSOR_COLOURS[c % len(SENSOR_COLOURS)], lw=0.8,
                     label=f"{sid} (no data)" if empty else sid)
         notes = _status_overlay(ax, dataset, t, max_points)
