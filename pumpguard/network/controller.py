@@ -305,8 +305,9 @@ class Controller:
                 mem.debounce_count, mem.suspected = 0, ()
         elif state is State.ALARM:
             if pump_failed:
-                out.append(self._broken(ts, "pump failure while alarm awaits acknowledgement",
-                                        pump_failure=True))
+                out.append(self._broken(ts, "pump failure while the alarm is raised", pump_failure=True))
+            elif not self.config.require_acknowledge and self._open_alarm() is not None:
+                out.extend(self._isolate(ts, self._open_alarm(), "isolating the suspected segment"))
         elif state is State.ISOLATING:
             if obs.repaired:
                 out.append(self._recover(ts, "repair reported during isolation"))
@@ -367,11 +368,16 @@ class Controller:
             return self._isolate(ts, alarm, f"alarm acknowledged by {by}")
         return []
 
-    def force(self, state: State, *, reason: str, ts, by: str) -> Transition:
+    def force(self, state: State, *, reason: str, ts, by: str, suspected: Sequence[str] = ()) -> Transition:
         """Operator override: go to ``state`` whatever the graph says. Issues no actions (the operator
-        owns the valves now); actions already in effect stay recorded and are undone on repair."""
+        owns the valves now); actions already in effect stay recorded and are undone on repair. Forcing
+        ALARM raises an alarm (on ``suspected``), isolated at the next observation as any other."""
         ts = self._advance_clock(ts, "forced transition")
         target = State(state)
+        if target is State.ALARM:
+            self._mem.alarm_seq += 1
+            self._mem.alarms.append(Alarm(f"A-{self._mem.alarm_seq:04d}", ts, f"raised by {by}: {reason}",
+                                          tuple(suspected), acknowledged_by=by, acknowledged=ts))
         tr = self._go(ts, target, f"forced by {by}: {reason}", forced=True, by=by)
         if target is State.NORMAL:
             self._close_alarms(ts)
@@ -384,7 +390,8 @@ class Controller:
         return {"format": SNAPSHOT_FORMAT, "state": self._state.value, "debounce_count": m.debounce_count,
                 "suspected": list(m.suspected),
                 "last_ts": _iso(m.last_ts), "entered": _iso(m.entered), "band_since": _iso(m.band_since),
-                "repair_pending": m.repair_pending, "alarm_seq": m.alarm_seq, "alarms": [a.to_dict() for a in m.alarms],
+                "repair_pending": m.repair_pending, "alarm_seq": m.alarm_seq,
+                "alarms": [a.to_dict() for a in m.alarms],
                 "engaged": [a.to_dict() for a in m.engaged],
                 "history": [t.to_dict() for t in self.history] if include_history else []}
 

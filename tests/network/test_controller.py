@@ -314,3 +314,11 @@ def test_a_new_fault_during_recovery_is_alarmed_after_the_settling_time():
     trs = c.step(Observation(at(12), anomaly=True))
     assert edges(trs) == [(State.RECOVERING, State.ALARM), (State.ALARM, State.ISOLATING)]
     assert c.alarms[-1].suspected == ("P3",)
+
+
+def test_forcing_alarm_raises_one_that_is_isolated_next_step():
+    c = Controller(FakePlan(), ControllerConfig())
+    tr = c.force(State.ALARM, reason="crew saw water on the road", ts=at(0), by="ops", suspected=["P2"])
+    assert tr.alarm_id == "A-0001" and c.alarms[0].acknowledged_by == "ops"
+    trs = c.step(Observation(at(1), anomaly=False))
+    assert edges(trs) == [(State.ALARM, State.ISOLATING)] and len(trs[0].actions) == 3
