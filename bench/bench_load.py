@@ -5,7 +5,9 @@ A 220,320 x 52 file like the published one (floats with a few decimals, about 1 
 generated into a temporary directory. Each loader runs in a fresh process (so peak RSS is the
 load's own, measured as the growth of ``ru_maxrss`` over the interpreter with pandas/pyarrow
 imported); load time is the best of three runs. Baseline: ``pandas.read_csv`` with defaults on the
-same file in the same run (it neither parses time stamps nor checks anything).
+same file in the same run (it neither parses time stamps nor checks anything). The same rows are
+also written as a day-partitioned Parquet archive (what ``pumpguard train`` reads from the
+streaming service) and read back, against ``pandas.read_parquet`` on the directory.
 
 Run: ``python -m bench load`` (or ``python -m bench.bench_load``).
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import warnings
 import sys
 import tempfile
 from pathlib import Path
@@ -22,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from bench._harness import Row, emit
+from pumpguard.data import DataQualityWarning, read_dataset, write_archive
 
 ROWS = 220_320
 SENSORS = 52
@@ -37,7 +41,12 @@ base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 best = float("inf")
 for _ in range(repeats):
     start = time.perf_counter()
-    obj = read_dataset(path) if loader == "read_dataset" else pandas.read_csv(path)
+    if loader == "read_dataset":
+        obj = read_dataset(path)
+    elif loader == "pandas.read_parquet":
+        obj = pandas.read_parquet(path)
+    else:
+        obj = pandas.read_csv(path)
     best = min(best, time.perf_counter() - start)
     rows = len(obj)
     del obj
@@ -81,6 +90,12 @@ def run() -> list[Row]:
         size_mib = path.stat().st_size / 2**20
         ours = _measure(path, "read_dataset")
         base = _measure(path, "pandas.read_csv")
+        archive = Path(tmp) / "archive"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataQualityWarning)
+            parts = write_archive(read_dataset(path), archive)
+        arch = _measure(archive, "read_dataset")
+        arch_base = _measure(archive, "pandas.read_parquet")
     note = f"{ROWS:,} x {SENSORS} CSV, {size_mib:.0f} MiB, best of {REPEATS}, fresh process"
     return [
         Row("load", "read_dataset seconds", ours["seconds"], "s", base["seconds"], "pandas.read_csv defaults",
@@ -90,6 +105,10 @@ def run() -> list[Row]:
         Row("load", "read_dataset peak RSS growth", ours["peak_mib"], "MiB", base["peak_mib"],
             "pandas.read_csv defaults", target="< 1024 MiB",
             note=f"over {ours['base_mib']:.0f} MiB of interpreter + pandas + pyarrow"),
+        Row("load", "read_dataset Parquet archive seconds", arch["seconds"], "s", arch_base["seconds"],
+            "pandas.read_parquet", note=f"the same rows as {len(parts)} day files (write_archive)"),
+        Row("load", "read_dataset Parquet archive peak RSS growth", arch["peak_mib"], "MiB", arch_base["peak_mib"],
+            "pandas.read_parquet", target="< 1024 MiB"),
     ]
 
 

@@ -33,7 +33,14 @@ import pyarrow.csv as pacsv
 from pumpguard.data import formats
 from pumpguard.data.diagnostics import MISSING_TOKENS, RowLines, diagnose_csv, read_head
 from pumpguard.data.schema import LABEL_COLUMNS, STATUS_COLUMN, Dataset, Sensor
-from pumpguard.data.tables import PARQUET_SUFFIXES, is_parquet, read_parquet_frame, table_to_dataset
+from pumpguard.data.tables import (
+    PARQUET_SUFFIXES,
+    frame_of,
+    is_parquet,
+    join_parquet_tables,
+    read_parquet_table,
+    table_to_dataset,
+)
 from pumpguard.data.validation import (
     DataFileNotFoundError,
     drop_empty_columns,
@@ -100,19 +107,22 @@ def read_dataset(
                               expected="a .csv, .csv.gz or .parquet file, or a directory of .parquet files",
                               hint="Export the sheet or table as CSV")
     if is_parquet(path):
-        table = read_parquet_frame(path)
-        return table_to_dataset(table, path=path, timestamp_column=timestamp_column, label_column=label_column)
+        table, meta = read_parquet_table(path)
+        return table_to_dataset(frame_of(table), path=path, metas=[meta], timestamp_column=timestamp_column,
+                                label_column=label_column)
     return _read_csv(path, kind=kind, timestamp_column=timestamp_column, label_column=label_column, units=units)
 
 
-def _read_parquet_dir(path: Path, **options) -> Dataset:
+def _read_parquet_dir(path: Path, *, timestamp_column, label_column) -> Dataset:
     files = sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(PARQUET_SUFFIXES))
     if not files:
         raise DataFormatError("the directory holds no Parquet files", path=path,
                               expected="files named *.parquet (in any sub-directory)",
                               hint="Point at a CSV/Parquet file, or at the archive's top directory")
-    frames = [read_parquet_frame(p) for p in files]
-    return table_to_dataset(frames, path=path, **options)
+    parts = [read_parquet_table(p) for p in files]
+    frame, notes = join_parquet_tables(parts, path=path, timestamp_column=timestamp_column)
+    return table_to_dataset(frame, path=path, metas=[m for _, m in parts], notes=notes,
+                            timestamp_column=timestamp_column, label_column=label_column)
 
 
 # --- CSV ---------------------------------------------------------------------------------------

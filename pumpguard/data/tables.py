@@ -52,52 +52,80 @@ def is_parquet(path: Path) -> bool:
         return fh.read(4) == b"PAR1"
 
 
-def read_parquet_frame(path: Path) -> tuple[pd.DataFrame, dict]:
-    """One Parquet file -> (frame with the time as a column, pumpguard metadata or ``{}``)."""
+def read_parquet_table(path: Path) -> tuple[pa.Table, dict]:
+    """One Parquet file -> (Arrow table, pumpguard metadata or ``{}``)."""
     try:
-        table = pq.read_table(path)
+        table = pq.ParquetFile(path).read()
     except (pa.ArrowException, OSError) as exc:
         raise DataFormatError("the file is not a readable Parquet file", path=path, found=str(exc)[:200],
                               expected="a Parquet file", hint="Re-write it, or give the CSV instead") from None
     raw = (table.schema.metadata or {}).get(PARQUET_METADATA_KEY)
-    meta = json.loads(raw) if raw else {}
+    try:
+        meta = json.loads(raw) if raw else {}
+    except ValueError:
+        meta = {}  # damaged metadata costs the sensor descriptions, not the readings
+    return table, meta
+
+
+def frame_of(table: pa.Table) -> pd.DataFrame:
+    """Arrow table -> DataFrame with the time as an ordinary column (pandas may have stored it as the index)."""
     frame = table.to_pandas()
     if not isinstance(frame.index, pd.RangeIndex):
         frame = frame.reset_index()
-    return frame, meta
+    return frame
+
+
+def join_parquet_tables(parts: Sequence[tuple[pa.Table, dict]], *, path, timestamp_column: str | None):
+    """Parts of an archive, in order of their first time stamp, as one DataFrame (plus a note)."""
+    ts = _time_column(frame_of(parts[0][0].slice(0, _SNIFF_ROWS)), timestamp_column, path=path)
+    starts = []
+    for table, _ in parts:
+        if ts not in table.column_names:
+            raise DataFormatError("missing timestamp column in one part of the archive", path=path, column=ts,
+                                  found=", ".join(table.column_names[:8]), expected=f"a column named {ts!r}")
+        if table.num_rows:
+            first = pd.Series([table.column(ts)[0].as_py()])
+            starts.append(parse_timestamps(first, column=ts, path=path)[0])
+        else:
+            starts.append(pd.Timestamp.max.tz_localize("UTC"))
+    order = sorted(range(len(parts)), key=lambda i: starts[i])
+    notes = [f"joined {len(parts)} Parquet file(s) in time order"]
+    if len({tuple(t.column_names) for t, _ in parts}) > 1:
+        notes.append("the archive's parts do not all have the same columns; missing ones are empty there")
+    try:
+        joined = pa.concat_tables([parts[i][0] for i in order], promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise DataFormatError("the archive's parts have columns of different types", path=path,
+                              found=str(exc)[:200], expected="one type per column in every part",
+                              hint="Re-write the odd parts, or read them separately") from None
+    return frame_of(joined), notes
 
 
 def table_to_dataset(
-    parts: pd.DataFrame | tuple[pd.DataFrame, dict] | Sequence[tuple[pd.DataFrame, dict]],
+    frame: pd.DataFrame,
     *,
     path,
+    metas: Sequence[dict] = (),
+    notes: Sequence[str] = (),
     timestamp_column: str | None = None,
     label_column: str | None = None,
     row_to_line: RowToLine = None,
     sep: str | None = None,
 ) -> Dataset:
-    """Turn one table (or several parts of one archive) into a :class:`Dataset`.
+    """Turn one table into a :class:`Dataset`.
 
-    ``row_to_line``/``sep`` are given for CSV files so errors can name the line.
+    ``metas`` are pumpguard's Parquet metadata of the file(s) it came from (sensor descriptions
+    and earlier notes); ``row_to_line``/``sep`` are given for CSV files so errors can name the line.
     """
-    if isinstance(parts, pd.DataFrame):
-        parts = [(parts, {})]
-    elif isinstance(parts, tuple):
-        parts = [parts]
-    for frame, _ in parts:
-        repeated = frame.columns[frame.columns.duplicated()]
-        if len(repeated):
-            raise DataFormatError("a column name appears twice", path=path, column=str(repeated[0]),
-                                  expected="unique column names", hint="Rename one of them")
-    first = parts[0][0]
-    ts = _time_column(first, timestamp_column, path=path)
-    notes: list[str] = []
-    for _, meta in parts:
-        notes.extend(n for n in meta.get("notes", []) if n not in notes)
-    if len(parts) > 1:
-        frame = _join_parts(parts, ts, path=path, notes=notes)
-    else:
-        frame = first
+    repeated = frame.columns[frame.columns.duplicated()]
+    if len(repeated):
+        raise DataFormatError("a column name appears twice", path=path, column=str(repeated[0]),
+                              expected="unique column names", hint="Rename one of them")
+    ts = _time_column(frame, timestamp_column, path=path)
+    kept: list[str] = []
+    for meta in metas:
+        kept.extend(n for n in meta.get("notes", []) if n not in kept)
+    notes = kept + list(notes)
     if label_column is not None and label_column not in frame.columns:
         raise DataFormatError("missing label column", path=path, column=label_column,
                               found=", ".join(map(str, frame.columns[:8])), expected=f"a column named {label_column!r}")
@@ -141,9 +169,10 @@ def table_to_dataset(
     result = drop_empty_columns(result, sensors, notes, path=path)
     result = order_by_time(result, notes, path=path, row_to_line=row_to_line)
     known = {}
-    for _, meta in parts:
+    for meta in metas:
         for d in meta.get("sensors", []):
-            known.setdefault(d["id"], Sensor.from_dict(d))
+            if isinstance(d, dict) and isinstance(d.get("id"), str) and d["id"] not in known:
+                known[d["id"]] = Sensor.from_dict(d)
     ids = [c for c in result.columns if c not in LABEL_COLUMNS]
     return Dataset(frame=result, sensors=tuple(known.get(c, Sensor(id=c)) for c in ids), source=str(path), notes=notes)
 
@@ -232,21 +261,3 @@ def _numbers_in_text(values: pd.Series, column, *, path, row_to_line, sep) -> np
         line=row_to_line(row) if row_to_line else None, found=str(values.iloc[row]),
         expected="a number (empty cells are missing values)", hint="Fix the cell or leave it empty",
     )
-
-
-def _join_parts(parts, ts, *, path, notes) -> pd.DataFrame:
-    """Parts of an archive, in time order by their first time stamp, as one table."""
-    starts = []
-    for frame, _ in parts:
-        if ts not in frame.columns:
-            raise DataFormatError("missing timestamp column in one part of the archive", path=path, column=ts,
-                                  found=", ".join(map(str, frame.columns[:8])), expected=f"a column named {ts!r}")
-        stamps = parse_timestamps(frame[ts].head(1), column=ts, path=path) if len(frame) else None
-        starts.append(stamps[0] if stamps is not None else pd.Timestamp.max.tz_localize("UTC"))
-    order = sorted(range(len(parts)), key=lambda i: starts[i])
-    columns = {tuple(p[0].columns) for p in parts}
-    if len(columns) > 1:
-        notes.append("the archive's parts do not all have the same columns; missing ones are empty there")
-    joined = pd.concat([parts[i][0] for i in order if len(parts[i][0])], ignore_index=True)
-    notes.append(f"joined {len(parts)} Parquet file(s) in time order")
-    return joined
