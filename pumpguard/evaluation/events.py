@@ -54,15 +54,32 @@ def parse_horizon(value) -> pd.Timedelta:
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         td = pd.Timedelta(seconds=float(value))
     else:
-        m = _HORIZON_TEXT.match(str(value))
-        if not m:
-            raise ConfigError(
-                f"horizon {value!r} is not a duration; expected a number and a unit such as 12h, 30min, 90s or 2d"
-            )
-        td = pd.Timedelta(seconds=float(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()])
+        text = str(value).strip()
+        m = _HORIZON_TEXT.match(text)
+        if m:
+            td = pd.Timedelta(seconds=float(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()])
+        elif re.fullmatch(r"0+(\.0*)?", text):
+            td = pd.Timedelta(0)
+        else:
+            td = _pandas_duration(text)
+            if td is None:
+                raise ConfigError(
+                    f"horizon {value!r} is not a duration; expected a number and a unit such as 12h, 30min, 90s or 2d"
+                )
     if td < pd.Timedelta(0):
         raise ConfigError(f"horizon {value!r} is negative; expected a duration of 0 or more, such as 12h")
     return td
+
+
+def _pandas_duration(text: str) -> pd.Timedelta | None:
+    """``"12 hours"``, ``"1 days 02:00:00"``; a bare number (pandas would read nanoseconds) is refused."""
+    if not re.search(r"[a-zA-Z:]", text):
+        return None
+    try:
+        td = pd.Timedelta(text)
+    except (ValueError, TypeError):
+        return None
+    return None if td is pd.NaT else td
 
 
 @dataclass(frozen=True)

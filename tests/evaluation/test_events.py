@@ -125,12 +125,13 @@ def test_anomaly_runs_are_events_caught_when_alarmed_during():
     assert out[0].detection_delay == pd.Timedelta(seconds=2)
 
 
-@pytest.mark.parametrize("text,seconds", [("12h", 43200), ("30min", 1800), ("90s", 90), ("1.5d", 129600), (0, 0)])
+@pytest.mark.parametrize("text,seconds", [("12h", 43200), ("30min", 1800), ("90s", 90), ("1.5d", 129600), (0, 0), ("0", 0),
+                                          ("12 hours", 43200), ("1 days 02:00:00", 93600)])
 def test_parse_horizon(text, seconds):
     assert parse_horizon(text).total_seconds() == seconds
 
 
-@pytest.mark.parametrize("bad", ["soon", "12 parsecs", "-3h", -1])
+@pytest.mark.parametrize("bad", ["soon", "12 parsecs", "-3h", -1, "90", "-1 days"])
 def test_parse_horizon_rejects_with_a_hint(bad):
     with pytest.raises(ConfigError, match="12h"):
         parse_horizon(bad)
