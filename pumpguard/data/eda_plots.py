@@ -36,7 +36,13 @@ MAX_SPANS = 300
 
 @dataclass(frozen=True)
 class FigurePNG:
-    """One rendered figure: where it goes in the report, its words, and the PNG bytes."""
+    """One rendered figure: where it goes in the report, its words, and the PNG bytes.
+
+    >>> from pumpguard.data.synthetic import make_sample
+    >>> fig = label_counts_figure(make_sample(1, seed=0, step_seconds=600))
+    >>> fig.section, fig.png[:4]
+    ('labels', b'\x89PNG')
+    """
 
     section: str
     title: str

@@ -43,7 +43,12 @@ dl{display:grid;grid-template-columns:max-content auto;gap:.1rem 1rem;font-size:
 
 @dataclass(frozen=True)
 class EdaOutput:
-    """What :func:`write_eda` wrote."""
+    """What :func:`write_eda` wrote: the two paths and the summary that went into summary.json.
+
+    >>> out = EdaOutput(report=Path("eda/report.html"), summary_path=Path("eda/summary.json"), summary={"rows": 3})
+    >>> out.report.name, out.summary["rows"]
+    ('report.html', 3)
+    """
 
     report: Path
     summary_path: Path
