@@ -49,6 +49,16 @@ def _detector_list(text: str | None) -> list[str]:
     return names
 
 
+def _persistence(text: str | None) -> tuple[float, float] | None:
+    if not text:
+        return None
+    try:
+        hold, within = (float(v) for v in text.split(","))
+    except ValueError:
+        raise ConfigError(f"--persistence {text!r}: expected HOLD,WITHIN in seconds, e.g. 20,30") from None
+    return hold, within
+
+
 def _fmt(value, digits: int = 2) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
@@ -95,6 +105,9 @@ def skab(
     train_rows: int = typer.Option(400, "--train-rows", min=2, help="Rows at the start of each file used for fitting."),
     margin: float = typer.Option(3.0, "--margin", min=0.0, help="Threshold margin over the training spread (docs/skab.md)."),
     false_alarm_rate: float = typer.Option(0.01, "--false-alarm-rate", help="Training quantile 1 - rate for the threshold."),
+    persistence: str | None = typer.Option(
+        None, "--persistence", help="HOLD,WITHIN seconds: keep an alarm only where alarms cover HOLD s of the last WITHIN s."
+    ),
 ) -> None:
     """Run the SKAB protocol for each detector; write results.json, leaderboard.md and predictions.
 
@@ -105,6 +118,7 @@ def skab(
         from pumpguard.evaluation.skab import run_skab
 
         names = _detector_list(detectors)
+        persist = _persistence(persistence)
         out.mkdir(parents=True, exist_ok=True)
         summaries: dict[str, dict] = {}
         full: dict[str, dict] = {}
@@ -113,7 +127,7 @@ def skab(
             params = SKAB_DETECTORS.get(name, {})
             start = time.perf_counter()
             result = run_skab(root, lambda: make_detector(name, **params), train_rows=train_rows, name=name,
-                              margin=margin, false_alarm_rate=false_alarm_rate)
+                              margin=margin, false_alarm_rate=false_alarm_rate, persistence_s=persist)
             seconds = time.perf_counter() - start
             summaries[name] = {**result.summary(), "seconds": seconds}
             full[name] = result.to_dict()

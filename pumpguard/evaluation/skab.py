@@ -220,6 +220,20 @@ def alarm_threshold(train_scores, *, false_alarm_rate: float = DEFAULT_FALSE_ALA
     return median + float(margin) * (q - median)
 
 
+def _persist(alarms: np.ndarray, index, hold_s: float, within_s: float) -> np.ndarray:
+    """Causal k-of-n persistence with durations in seconds (evaluation does not import detectors)."""
+    gaps = np.asarray((index[1:] - index[:-1]).total_seconds(), dtype="float64")
+    gaps = gaps[gaps > 0]
+    step = float(np.median(gaps)) if gaps.size else 1.0
+    if not (0 < hold_s <= within_s):
+        raise ConfigError(f"persistence_s=({hold_s}, {within_s}): expected 0 < hold <= within seconds")
+    n = max(1, int(round(within_s / step)))
+    k = min(n, max(1, int(round(hold_s / step))))
+    csum = np.concatenate([[0.0], np.cumsum(alarms > 0.5)])
+    idx = np.arange(1, alarms.size + 1)
+    return ((csum[idx] - csum[np.maximum(idx - n, 0)]) >= k).astype("float64")
+
+
 def run_skab(
     root: str | Path,
     detector_factory: Callable[[], object],
@@ -228,9 +242,15 @@ def run_skab(
     false_alarm_rate: float = DEFAULT_FALSE_ALARM_RATE,
     margin: float = DEFAULT_MARGIN,
     window=DEFAULT_WINDOW,
+    persistence_s: tuple[float, float] | None = None,
     name: str | None = None,
 ) -> SkabResults:
-    """Run the SKAB protocol (module text) with a fresh detector from ``detector_factory()`` per file."""
+    """Run the SKAB protocol (module text) with a fresh detector from ``detector_factory()`` per file.
+
+    ``persistence_s=(hold, within)`` (seconds) keeps an alarm only where alarms cover ``hold`` s of
+    the last ``within`` s (causal k-of-n, :func:`pumpguard.detectors.alarm_filter.persistence` rule,
+    rows from the file's median sampling step); None (default) uses the raw alarms.
+    """
     if isinstance(train_rows, bool) or not isinstance(train_rows, int) or train_rows < 2:
         raise ConfigError(f"train_rows={train_rows!r}: expected an integer >= 2 (SKAB uses 400)")
     results = []
@@ -248,7 +268,10 @@ def run_skab(
         t2 = time.perf_counter()
         threshold = alarm_threshold(scores[:train_rows], false_alarm_rate=false_alarm_rate, margin=margin)
         test_scores = scores[train_rows:]
-        alarms = np.where(np.isfinite(test_scores), (test_scores > threshold).astype("float64"), 0.0)
+        alarms = np.where(np.isfinite(scores), (scores > threshold).astype("float64"), 0.0)
+        if persistence_s is not None:
+            alarms = _persist(alarms, X.index, *persistence_s)
+        alarms = alarms[train_rows:]
         test_labels = labels.iloc[train_rows:]
         stamps = X.index[train_rows:]
         written = stamps.tz_convert(None) if getattr(stamps, "tz", None) is not None else stamps
@@ -275,6 +298,7 @@ def run_skab(
         protocol={
             "root": str(root), "train_rows": train_rows, "false_alarm_rate": false_alarm_rate,
             "margin": margin, "nab_window_s": pd.Timedelta(window).total_seconds(),
+            "persistence_s": None if persistence_s is None else list(persistence_s),
             "threshold": "median + margin * (q - median) of the training rows' scores",
         },
         files=results,

@@ -103,6 +103,14 @@ def test_hand_made_run_pools_every_test_row(root):
     assert preds["datetime"].iloc[0] == "2020-03-09 10:06:40"
 
 
+def test_persistence_in_seconds_delays_the_first_alarm(root):
+    raw = run_skab(root, FlagEverything).counts
+    held = run_skab(root, FlagEverything, persistence_s=(10, 10)).counts
+    assert raw.fp - held.fp == 3 * 9          # the first 9 test rows of each file no longer alarm
+    with pytest.raises(ConfigError):
+        run_skab(root, FlagEverything, persistence_s=(20, 10))
+
+
 def test_a_real_detector_finds_the_hand_made_fault(root):
     from pumpguard.detectors.temporal import AdaptiveT2Detector
 
@@ -120,6 +128,9 @@ def test_bench_skab_command_writes_results(root, tmp_path):
     first = pd.read_csv(out / "predictions" / "valve1_0.csv", sep=";")
     assert list(first.columns) == ["datetime", "anomaly"] and len(first) == 600
     assert (out / "predictions" / "adaptive_t2" / "valve1_10.csv").exists()
+    held = CliRunner().invoke(app, ["bench", "skab", str(root), "--out", str(out), "--detectors", "adaptive_t2",
+                                    "--persistence", "5,10"])
+    assert held.exit_code == 0, held.output
     bad = CliRunner().invoke(app, ["bench", "skab", str(root), "--out", str(out), "--detectors", "nope"])
     assert bad.exit_code == 2 and "unknown detector" in bad.output
     assert "Example: pumpguard bench skab" in CliRunner().invoke(app, ["bench", "skab", "--help"]).output
