@@ -121,6 +121,9 @@ def table_to_dataset(
     if len(repeated):
         raise DataFormatError("a column name appears twice", path=path, column=str(repeated[0]),
                               expected="unique column names", hint="Rename one of them")
+    if len(frame) == 0:
+        raise DataFormatError("the table has no rows", path=path, found=", ".join(map(str, frame.columns[:8])),
+                              expected="at least one row of readings")
     ts = _time_column(frame, timestamp_column, path=path)
     kept: list[str] = []
     for meta in metas:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from pumpguard.data import (
     STATUS_DTYPE,
+    Dataset,
     DataFileNotFoundError,
     DataQualityWarning,
     read_dataset,
@@ -335,3 +336,45 @@ def test_any_text_gives_a_dataset_or_one_data_format_error(tmp_path, header, row
         except DataFormatError:
             return
     validate_dataset(ds)
+
+
+def test_archive_parts_with_a_sensor_added_later(tmp_path):
+    idx = pd.date_range("2024-01-01", periods=4, freq="h")
+    pd.DataFrame({"timestamp": idx[:2], "a": [1.0, 2.0]}).to_parquet(tmp_path / "0.parquet")
+    pd.DataFrame({"timestamp": idx[2:], "a": [3.0, 4.0], "b": [5, 6]}).to_parquet(tmp_path / "1.parquet")
+    ds = read_dataset(tmp_path)
+    assert ds.sensor_ids == ["a", "b"] and np.isnan(ds.frame["b"].iloc[0]) and ds.frame["b"].iloc[3] == 6.0
+    assert any("same columns" in n for n in ds.notes)
+    pd.DataFrame({"timestamp": idx[:1] - pd.Timedelta("1h"), "a": ["text"]}).to_parquet(tmp_path / "2.parquet")
+    assert "different types" in _error(tmp_path).problem
+
+
+def test_unreadable_parquet_empty_directory_and_broken_gzip(tmp_path):
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really")
+    assert "not a readable Parquet" in _error(tmp_path / "bad.parquet").problem
+    (tmp_path / "empty").mkdir()
+    assert "no Parquet files" in _error(tmp_path / "empty").problem
+    (tmp_path / "x.csv.gz").write_bytes(b"timestamp,p\n")
+    assert "cannot be read as text" in _error(tmp_path / "x.csv.gz").problem
+    pd.DataFrame({"timestamp": pd.DatetimeIndex([]), "p": []}).to_parquet(tmp_path / "rows.parquet")
+    assert "no rows" in _error(tmp_path / "rows.parquet").problem
+
+
+def test_comma_file_read_as_skab(write):
+    err = _error(write("c.csv", "datetime,Current\n2020-01-01 00:00:00,1.0\n"), kind="skab")
+    assert "delimiter" in err.problem and "';'" in err.expected
+
+
+def test_epoch_seconds_and_milliseconds_as_time(write):
+    for scale, name in ((1, "s.csv"), (1000, "ms.csv")):
+        text = f"ts,p\n{1522540800 * scale},1\n{1522540860 * scale},2\n"
+        assert read_dataset(write(name, text)).index[1] == pd.Timestamp("2018-04-01 00:01:00", tz="UTC")
+
+
+def test_validate_dataset_names_what_is_outside_the_contract(small_dataset):
+    with pytest.raises(DataFormatError, match="not float"):
+        validate_dataset(Dataset.from_frame(small_dataset.frame.assign(sensor_01=1)))
+    with pytest.raises(DataFormatError, match="strictly increasing"):
+        validate_dataset(Dataset.from_frame(small_dataset.frame.iloc[::-1]))
+    with pytest.raises(DataFormatError, match="status categorical"):
+        validate_dataset(Dataset.from_frame(small_dataset.frame.assign(machine_status="NORMAL")))
