@@ -64,18 +64,22 @@ def _bumps(hours: np.ndarray, peaks: list[tuple[float, float, float]]) -> np.nda
     return out
 
 
-def zone_profile(kind: str, index: pd.DatetimeIndex) -> np.ndarray:
-    """Deterministic daily x weekly demand multiplier (mean about 1) of a residential or commercial zone."""
-    hours = (index.hour + index.minute / 60.0 + index.second / 3600.0).to_numpy(dtype=float)
-    weekend = np.asarray(index.day_of_week) >= 5
+def _day_shape(kind: str, hours: np.ndarray, weekend: np.ndarray) -> np.ndarray:
     if kind == "commercial":
         day = 0.35 + 1.05 / (1 + np.exp(-(hours - 8.0) * 2.0)) / (1 + np.exp((hours - 18.0) * 2.0))
-        day = np.where(weekend, 0.6 * day, day)
-        return day / 0.82
+        return np.where(weekend, 0.6 * day, day)
     shift = np.where(weekend, 1.5, 0.0)
     day = 0.45 + _bumps(hours - shift, [(7.5, 1.0, 1.3), (13.0, 0.3, 1.5), (19.5, 0.8, 1.8)])
-    day = np.where(weekend, 1.08 * day, day)
-    return day / 1.04
+    return np.where(weekend, 1.08 * day, day)
+
+
+def zone_profile(kind: str, index: pd.DatetimeIndex) -> np.ndarray:
+    """Deterministic daily x weekly demand multiplier of a residential or commercial zone (weekly mean 1)."""
+    hours = (index.hour + index.minute / 60.0 + index.second / 3600.0).to_numpy(dtype=float)
+    weekend = np.asarray(index.day_of_week) >= 5
+    week_h = np.arange(7 * 1440) / 60.0
+    mean = _day_shape(kind, week_h % 24.0, (week_h // 24.0) >= 5).mean()
+    return _day_shape(kind, hours, weekend) / mean
 
 
 def _repeat_pattern(multipliers: list[float], pattern_step: int, seconds: np.ndarray) -> np.ndarray:
