@@ -143,6 +143,16 @@ class Observation:
     in_normal_band: bool | None = None
     repaired: bool = False
 
+    def to_dict(self) -> dict:
+        """JSON-able (for an MQTT message); :meth:`from_dict` reads it back."""
+        return {**self.__dict__, "ts": _iso(_ts(self.ts)), "suspected": list(self.suspected)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Observation":
+        known = set(cls.__dataclass_fields__)
+        return cls(**{**{k: v for k, v in d.items() if k in known}, "ts": _ts(d["ts"]),
+                      "suspected": tuple(d.get("suspected", ()))})
+
 
 @dataclass(frozen=True)
 class ControllerConfig:

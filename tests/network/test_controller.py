@@ -322,3 +322,9 @@ def test_forcing_alarm_raises_one_that_is_isolated_next_step():
     assert tr.alarm_id == "A-0001" and c.alarms[0].acknowledged_by == "ops"
     trs = c.step(Observation(at(1), anomaly=False))
     assert edges(trs) == [(State.ALARM, State.ISOLATING)] and len(trs[0].actions) == 3
+
+
+def test_observation_round_trips_through_json():
+    obs = Observation(at(3), anomaly=True, score=2.5, suspected=("P1", "J2"), min_service_pressure=18.0,
+                      pump_ok=True, in_normal_band=False, repaired=False)
+    assert Observation.from_dict(json.loads(json.dumps(obs.to_dict()))) == obs
