@@ -44,6 +44,7 @@ from pumpguard.data.tables import (
 from pumpguard.data.validation import (
     DataFileNotFoundError,
     drop_empty_columns,
+    is_status_column,
     order_by_time,
     parse_binary_label,
     parse_status,
@@ -156,13 +157,17 @@ def _read_csv(path: Path, *, kind: str, timestamp_column, label_column, units) -
     if not any(ln.strip() for ln in lines[1:]) and len(head) < 65536:
         raise DataFormatError("the file has a header but no rows of data", path=path, line=1,
                               found=header_line[:80], expected="at least one row after the header")
+    if label_column is not None and label_column not in columns:
+        raise DataFormatError("missing label column", path=path, line=1, column=label_column,
+                              found=", ".join(columns[:8]), expected=f"a column named {label_column!r} in the header",
+                              hint="Check the spelling (names are case-sensitive)")
     if kind == "pump":
         return _read_known_csv(path, sep, columns, ts=timestamp_column or formats.PUMP_TIMESTAMP,
-                               metadata=lambda c: formats.pump_sensor(c), kind=kind)
+                               metadata=lambda c: formats.pump_sensor(c), kind=kind, label_column=label_column)
     if kind == "skab":
         meta = (lambda c: formats.skab_sensor(c, si=units == "si") if c in formats.SKAB_TO_SI else Sensor(id=c))
         return _read_known_csv(path, sep, columns, ts=timestamp_column or formats.SKAB_TIMESTAMP,
-                               metadata=meta, kind=kind, to_si=units == "si")
+                               metadata=meta, kind=kind, to_si=units == "si", label_column=label_column)
     return _read_generic_csv(path, sep, columns, timestamp_column=timestamp_column, label_column=label_column)
 
 
@@ -226,7 +231,7 @@ def _fast_table(path: Path, sep: str, *, column_types=None, include=None, float_
 
 
 def _read_known_csv(path: Path, sep: str, columns: list[str], *, ts: str, metadata, kind: str,
-                    to_si: bool = False) -> Dataset:
+                    to_si: bool = False, label_column: str | None = None) -> Dataset:
     if ts not in columns:
         raise DataFormatError(
             "missing timestamp column", path=path, line=1, found=", ".join(columns[:6]) + (" ..." if len(columns) > 6 else ""),
@@ -237,8 +242,8 @@ def _read_known_csv(path: Path, sep: str, columns: list[str], *, ts: str, metada
     if columns and columns[0] in formats.INDEX_COLUMN_NAMES:
         skip.add(columns[0])  # row numbers written by pandas, not a measurement
     include = [c for c in columns if c not in skip or c == ts]
-    labels = [c for c in include if c in LABEL_COLUMNS]
-    sensors = [c for c in include if c != ts and c not in LABEL_COLUMNS]
+    labels = [c for c in include if c in LABEL_COLUMNS or c == label_column]
+    sensors = [c for c in include if c != ts and c not in labels]
     types = {c: pa.float64() for c in sensors}
     types[ts] = pa.string()
     for c in labels:
@@ -263,8 +268,14 @@ def _read_known_csv(path: Path, sep: str, columns: list[str], *, ts: str, metada
         if converted:
             notes.append("converted to SI units: " + ", ".join(converted))
     for c in labels:
-        parse = parse_status if c == STATUS_COLUMN else parse_binary_label
-        out[c] = parse(frame[c], column=c, path=path, row_to_line=row_lines).array
+        target = c if c in LABEL_COLUMNS else (STATUS_COLUMN if is_status_column(frame[c]) else "anomaly")
+        if target in out.columns or (target != c and target in labels):
+            raise DataFormatError(f"the file already has a {target!r} column", path=path, line=1, column=c,
+                                  expected=f"one source for {target!r}", hint="Leave out label_column=")
+        parse = parse_status if target == STATUS_COLUMN else parse_binary_label
+        out[target] = parse(frame[c], column=c, path=path, row_to_line=row_lines).array
+        if target != c:
+            notes.append(f"labels from column {c!r} read as {target!r}")
     if not text_has_zone(frame[ts]):
         notes.append(f"time stamps in {ts!r} carry no time zone; taken as UTC")
     return _finish(out, sensors, notes, path=path, row_to_line=row_lines, metadata=metadata)

@@ -378,3 +378,10 @@ def test_validate_dataset_names_what_is_outside_the_contract(small_dataset):
         validate_dataset(Dataset.from_frame(small_dataset.frame.iloc[::-1]))
     with pytest.raises(DataFormatError, match="status categorical"):
         validate_dataset(Dataset.from_frame(small_dataset.frame.assign(machine_status="NORMAL")))
+
+
+def test_label_column_in_a_known_format(write):
+    text = "datetime;Current;fault\n2020-01-01 00:00:00;1.0;0\n2020-01-01 00:00:01;1.1;1\n"
+    ds = read_dataset(write("s.csv", text), label_column="fault")
+    assert ds.sensor_ids == ["Current"] and ds.frame["anomaly"].tolist() == [0, 1]
+    assert "missing label column" in _error(write("s2.csv", text), label_column="alarm").problem
