@@ -221,7 +221,7 @@ def time_series_figures(dataset: Dataset, *, max_points: int = 5000, per_panel: 
         _time_axis(ax)
         _legend_below(fig, ax)
         ax.set_title(f"{group[0]} .. {group[-1]}" if len(group) > 1 else group[0], fontsize=10)
-        caption = "Each sensor scaled to its own min..max; " + "; ".join(notes) + "."
+        caption = "Each sensor scaled to its own min..max; " + ("; ".join(notes) or "no labels to overlay") + "."
         if reduced:
             caption += (f" Sensors drawn as the means of {len(tt):,} buckets of ~{len(t) / len(tt):,.0f} rows "
                         f"(of {len(t):,} rows).")
