@@ -72,7 +72,14 @@ def _records(path: str | Path, sep: str) -> Iterator[tuple[int, list[str]]]:
 class RowLines:
     """Maps a 0-based data row (as the fast parser numbers it) to its 1-based line in the file.
 
-    The file is scanned once, the first time a line is asked for, so reading a clean file costs nothing.
+    The file is scanned once, the first time a line is asked for, so reading a clean file costs
+    nothing; given ``rows`` (what the fast parser read) and one line per row, no scan is needed.
+
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "r.csv")
+    >>> _ = open(path, "w").write("a,b\\n1,2\\n3,4\\n")
+    >>> RowLines(path, ",", rows=2)(1)
+    3
     """
 
     def __init__(self, path: str | Path, sep: str, rows: int | None = None):

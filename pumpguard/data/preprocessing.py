@@ -76,7 +76,11 @@ def find_gaps(index: pd.DatetimeIndex, step=None) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class DropReport:
-    """What :func:`drop_uninformative` removed."""
+    """What :func:`drop_uninformative` removed.
+
+    >>> DropReport(constant=["sensor_03"], all_missing=["sensor_15"]).dropped
+    ['sensor_15', 'sensor_03']
+    """
 
     constant: list[str] = field(default_factory=list)
     all_missing: list[str] = field(default_factory=list)
@@ -105,7 +109,11 @@ def drop_uninformative(ds: Dataset) -> tuple[Dataset, DropReport]:
 
 @dataclass(frozen=True)
 class FillReport:
-    """What :func:`fill_gaps` filled: cells per sensor, and the limit used."""
+    """What :func:`fill_gaps` filled: cells per sensor, and the limit used.
+
+    >>> FillReport(limit=pd.Timedelta("5min"), filled={"sensor_00": 3}).filled["sensor_00"]
+    3
+    """
 
     limit: int | pd.Timedelta
     filled: dict[str, int] = field(default_factory=dict)
@@ -157,7 +165,13 @@ def fill_gaps(ds: Dataset, limit: int | str | pd.Timedelta) -> tuple[Dataset, Fi
 
 @dataclass(frozen=True)
 class ResampleReport:
-    """What :func:`resample` did."""
+    """What :func:`resample` did.
+
+    >>> idx = pd.date_range("2018-04-01", periods=6, freq="min", tz="UTC", name="timestamp")
+    >>> ds = Dataset.from_frame(pd.DataFrame({"p": [1.0, 2, 3, 4, 5, 6]}, index=idx))
+    >>> resample(ds, "3min")[1]
+    ResampleReport(step=Timedelta('0 days 00:03:00'), how='mean', rows_in=6, rows_out=2, empty_buckets=0)
+    """
 
     step: pd.Timedelta
     how: str

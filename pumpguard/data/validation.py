@@ -36,11 +36,24 @@ RowToLine = Callable[[int], int] | None
 
 
 class DataQualityWarning(UserWarning):
-    """Reading repaired something in the data (sorted rows, dropped a column); the dataset's notes say what."""
+    """Reading repaired something in the data (sorted rows, dropped a column); the dataset's notes say what.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn("rows were not in time order; sorted by time", DataQualityWarning)
+    >>> issubclass(caught[0].category, UserWarning)
+    True
+    """
 
 
 class DataFileNotFoundError(DataFormatError, FileNotFoundError):
-    """The path given to a reader does not exist."""
+    """The path given to a reader does not exist (catch it as either error).
+
+    >>> err = DataFileNotFoundError("no such file or directory", path="sensor.csv")
+    >>> isinstance(err, FileNotFoundError), isinstance(err, DataFormatError), str(err)
+    (True, True, 'sensor.csv: no such file or directory')
+    """
 
 
 def where(row: int | None, row_to_line: RowToLine) -> dict:
