@@ -232,7 +232,10 @@ class AdaptiveT2Detector(Detector):
         return window_means(self._standardised(frame), weight, window=self.window_rows_, lags=int(self.lags))
 
     def _t2(self, dev: np.ndarray, shrink: np.ndarray) -> np.ndarray:
-        g = dev * shrink / self.feature_scale_
+        return self._t2_scaled(dev * shrink / self.feature_scale_)
+
+    def _t2_scaled(self, g: np.ndarray) -> np.ndarray:
+        """T-squared of scaled deviations, divided by the training limit (score 1 = the limit)."""
         if float(self.shrinkage) >= 1.0:  # diagonal precision: no matrix product needed
             return (g * g) @ np.diag(self.precision_) / self.t2_limit_
         return ((g @ self.precision_) * g).sum(axis=1) / self.t2_limit_
@@ -247,15 +250,28 @@ class AdaptiveT2Detector(Detector):
         whose regime differs, which is then done on its own.
         """
         feats, filled = self._features(frame)
-        shrink = np.repeat(np.sqrt(np.clip(filled, 0.0, 1.0)), self.n_sensors_, axis=1)
         scorable = self._scorable(frame.to_numpy(dtype="float64", na_value=np.nan))
         feats[~scorable] = np.nan
+        # work in scaled units (the baseline recursion is elementwise, so scaling commutes with it)
+        feats /= self.feature_scale_
+        partial = filled.min(axis=1) < 1.0  # windows still filling: the first rows of a table
+        shrink = np.repeat(np.sqrt(np.clip(filled[partial], 0.0, 1.0)), self.n_sensors_, axis=1)
+        shrink_at = np.full(len(feats), -1)
+        shrink_at[partial] = np.arange(int(partial.sum()))
         n = len(feats)
-        b = (self.feature_mean_ if baseline is None else baseline).astype("float64").copy()
+        b = (self.feature_mean_ if baseline is None else baseline).astype("float64") / self.feature_scale_
         rate = {True: self.baseline_alpha_, False: self.alarm_alpha_}
         limit = float(self.freeze_above)
         raw = np.full(n, np.nan)
         dev = np.full(feats.shape, np.nan) if deviations else None
+
+        def scored(d: np.ndarray, start: int) -> np.ndarray:
+            rows = shrink_at[start : start + len(d)]
+            if (rows >= 0).any():
+                d = d.copy()
+                d[rows >= 0] *= shrink[rows[rows >= 0]]
+            return self._t2_scaled(d)
+
         t, chunk, regime = 0, _FIRST_CHUNK, True
         while t < n:
             f = feats[t : min(n, t + chunk)]
@@ -266,7 +282,7 @@ class AdaptiveT2Detector(Detector):
             else:
                 prev = np.broadcast_to(b, f.shape)
             d = f - prev
-            s = self._t2(d, shrink[t : t + len(f)])
+            s = scored(d, t)
             same = np.isfinite(s) & ((s <= limit) == regime)
             k = len(f) if same.all() else int(np.argmin(same))
             raw[t : t + k] = s[:k]
@@ -286,7 +302,9 @@ class AdaptiveT2Detector(Detector):
                 b = b + rate[regime] * (feats[t] - b)
             t += 1
             chunk = _FIRST_CHUNK
-        return raw, (dev * shrink / self.feature_scale_ if deviations else None), b
+        if deviations and partial.any():
+            dev[partial] *= shrink
+        return raw, dev, b * self.feature_scale_
 
     def _score(self, frame: pd.DataFrame) -> np.ndarray:
         raw, _, _ = self._pass(frame, deviations=False)
