@@ -93,8 +93,10 @@ class DropReport:
 def drop_uninformative(ds: Dataset) -> tuple[Dataset, DropReport]:
     """Remove sensor columns that cannot tell rows apart: entirely missing, or one value throughout."""
     values = ds.values
-    all_missing = [c for c in values.columns if values[c].isna().all()]
-    constant = [c for c in values.columns if c not in all_missing and values[c].nunique(dropna=True) <= 1]
+    empty = values.isna().all()
+    same = (values.min() == values.max()) & ~empty  # min/max skip NaN; far cheaper than nunique on floats
+    all_missing = [c for c in values.columns if empty[c]]
+    constant = [c for c in values.columns if same[c]]
     report = DropReport(constant=constant, all_missing=all_missing)
     if not report.dropped:
         return ds.with_frame(ds.frame, note="drop_uninformative: every sensor varies; nothing dropped"), report
@@ -135,27 +137,24 @@ def fill_gaps(ds: Dataset, limit: int | str | pd.Timedelta) -> tuple[Dataset, Fi
     else:
         by_rows = False
         limit_value = _as_step(limit, name="limit")
+    values = ds.values
+    missing = values.isna()
+    if by_rows:
+        new = values.ffill(limit=limit_value) if limit_value > 0 else values
+    else:
+        # microseconds since the first row: exact in float64 for 285 years, and NaN marks "no reading yet"
+        stamps = ds.index.as_unit("us").asi8
+        times = (stamps - (stamps[0] if len(stamps) else 0)).astype("float64")
+        seen = pd.DataFrame(np.where(missing.to_numpy(), np.nan, times[:, None]), index=values.index,
+                            columns=values.columns).ffill()
+        limit_us = limit_value / pd.Timedelta(1, "us")
+        recent = (times[:, None] - seen.to_numpy()) <= limit_us  # NaN (never seen) compares False
+        new = values.ffill().where(~missing | recent)
+    before, after = missing.sum(), new.isna().sum()
+    filled = {c: int(before[c] - after[c]) for c in values.columns if before[c] > after[c]}
+    still = {c: int(after[c]) for c in values.columns if after[c]}
     frame = ds.frame.copy()
-    filled, still = {}, {}
-    times = ds.index.as_unit("ns").asi8
-    for c in ds.sensor_ids:
-        column = frame[c]
-        before = int(column.isna().sum())
-        if before == 0:
-            continue
-        if by_rows:
-            new = column.ffill(limit=limit_value) if limit_value > 0 else column
-        else:
-            last_seen = pd.Series(np.where(column.notna(), times, np.nan), index=column.index).ffill()
-            age = times - last_seen.to_numpy()
-            candidate = column.ffill()
-            new = candidate.where(column.notna() | (age <= limit_value.value))
-        frame[c] = new
-        after = int(new.isna().sum())
-        if before - after:
-            filled[c] = before - after
-        if after:
-            still[c] = after
+    frame[list(values.columns)] = new
     report = FillReport(limit=limit_value, filled=filled, still_missing=still)
     how = f"{limit_value} row(s)" if by_rows else f"{limit_value}"
     note = (f"fill_gaps: carried readings forward for at most {how}: {sum(filled.values())} cell(s) filled "
