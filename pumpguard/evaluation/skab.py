@@ -169,7 +169,7 @@ def skab_files(root: str | Path) -> list[Path]:
     if not base.is_dir():
         raise DataFormatError(
             "SKAB root is not a directory", path=base,
-            hint="point at the folder holding valve1/, valve2/, ... (e.g. /work/shared/data/skab)",
+            hint="Point at the folder holding valve1/, valve2/, ... (e.g. /work/shared/data/skab)",
         )
 
     def order(p: Path):
