@@ -41,8 +41,8 @@ def open_text(path: str | Path) -> io.TextIOBase:
     """Open a CSV (or ``.gz`` CSV) as text; a UTF-8 byte-order mark is skipped."""
     path = Path(path)
     if path.name.endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", errors="replace", newline="")
-    return open(path, encoding="utf-8-sig", errors="replace", newline="")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
 
 
 def read_head(path: str | Path, chars: int = 65536) -> str:
@@ -168,6 +168,24 @@ def _first_unparsable(column: pa.Array) -> int | None:
         else:
             hi = mid
     return lo
+
+
+def raise_not_utf8(path: str | Path) -> None:
+    """Raise a :class:`DataFormatError` naming the first line that is not UTF-8 text."""
+    path = Path(path)
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                snippet = raw[max(0, exc.start - 10): exc.end + 10].decode("utf-8", errors="replace")
+                raise DataFormatError(
+                    "the file is not UTF-8 text", path=path, line=number, found=snippet.strip(),
+                    expected="UTF-8 text", hint="Save the file as UTF-8 (in a spreadsheet: 'CSV UTF-8')",
+                ) from None
+    raise DataFormatError("the file is not UTF-8 text", path=path, expected="UTF-8 text",
+                          hint="Save the file as UTF-8 (in a spreadsheet: 'CSV UTF-8')")
 
 
 def _raise_malformed_row(path, sep: str, n_fields: int) -> None:

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from pumpguard.data import formats
-from pumpguard.data.diagnostics import MISSING_TOKENS, RowLines, diagnose_csv, read_head
+from pumpguard.data.diagnostics import MISSING_TOKENS, RowLines, diagnose_csv, raise_not_utf8, read_head
 from pumpguard.data.schema import LABEL_COLUMNS, STATUS_COLUMN, Dataset, Sensor
 from pumpguard.data.tables import (
     PARQUET_SUFFIXES,
@@ -111,7 +111,11 @@ def read_dataset(
         table, meta = read_parquet_table(path)
         return table_to_dataset(frame_of(table), path=path, metas=[meta], timestamp_column=timestamp_column,
                                 label_column=label_column)
-    return _read_csv(path, kind=kind, timestamp_column=timestamp_column, label_column=label_column, units=units)
+    try:
+        return _read_csv(path, kind=kind, timestamp_column=timestamp_column, label_column=label_column, units=units)
+    except UnicodeDecodeError:
+        raise_not_utf8(path)
+        raise
 
 
 def _read_parquet_dir(path: Path, *, timestamp_column, label_column) -> Dataset:
@@ -223,6 +227,8 @@ def _fast_table(path: Path, sep: str, *, column_types=None, include=None, float_
             ),
         )
     except pa.ArrowInvalid as exc:
+        if "UTF8" in str(exc) or "UTF-8" in str(exc):
+            raise_not_utf8(path)
         if retry and "conversion error" in str(exc):
             raise _TypesVaryError(str(exc)) from None
         diagnose_csv(path, sep=sep, float_columns=float_columns)

@@ -385,3 +385,12 @@ def test_label_column_in_a_known_format(write):
     ds = read_dataset(write("s.csv", text), label_column="fault")
     assert ds.sensor_ids == ["Current"] and ds.frame["anomaly"].tolist() == [0, 1]
     assert "missing label column" in _error(write("s2.csv", text), label_column="alarm").problem
+
+
+@pytest.mark.parametrize("text", [b"timestamp,Temp \xb0C\n2020-01-01 00:00:00,1.5\n",
+                                  b"timestamp,p,note\n2020-01-01 00:00:00,1.5,ok\n2020-01-01 00:00:01,1.5,caf\xe9\n"])
+def test_text_that_is_not_utf8(tmp_path, text):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(text)
+    err = _error(path)
+    assert "UTF-8" in err.problem and err.line == text.count(b"\n", 0, text.index(b"\xb0" if b"\xb0" in text else b"\xe9")) + 1
