@@ -322,14 +322,31 @@ class AdaptiveT2Detector(Detector):
         self._stream_rows = np.empty((0, self.n_sensors_))
         self._stream_baseline = self.feature_mean_.copy()
         self._stream_level = math.nan
+        self._stream_parts = np.full(self.n_sensors_, np.nan)
         return self
+
+    def last_contributions(self) -> dict[str, float]:
+        """Each sensor's share of the last :meth:`score_one` score (as a row of :meth:`contributions`).
+
+        NaN shares if that reading was unscorable or nothing has been scored yet.
+        """
+        check_fitted(self)
+        parts = getattr(self, "_stream_last", None)
+        if parts is None or not np.isfinite(parts).all():
+            return {s: math.nan for s in self.sensors_}
+        parts = np.where(self.unusable_mask_, 0.0, np.maximum(parts, 0.0))
+        total = parts.sum()
+        shares = parts / total if total > 0 else np.zeros_like(parts)
+        return dict(zip(self.sensors_, shares.tolist()))
 
     def score_one(self, x: dict) -> float:
         """Score the next reading of a stream ``{sensor_id: value}`` (absent sensors are missing).
 
-        Keeps the last ``history_rows_`` readings, the baseline and the EWMA level (stream state,
+        Keeps the last ``history_rows_`` readings, the baseline and the EWMA levels (stream state,
         not learned state; :meth:`reset_stream` clears it). Feeding a table row by row to a fresh
-        stream gives the scores :meth:`score_samples` gives for that table.
+        stream gives the scores :meth:`score_samples` gives for that table, and
+        :meth:`last_contributions` the matching row of :meth:`contributions`. Keep one stream (a
+        ``copy.deepcopy`` of the fitted detector) per asset.
         """
         check_fitted(self)
         if getattr(self, "_stream_rows", None) is None:
@@ -340,11 +357,21 @@ class AdaptiveT2Detector(Detector):
         window = pd.DataFrame(rows, columns=self.sensors_)
         feats, filled = self._features(window)
         f = feats[-1]
+        self._stream_last = None
         if not (self._scorable(rows[-1:]).all() and np.isfinite(f).all()):
             return math.nan
         b = self._stream_baseline
         shrink = np.repeat(np.sqrt(np.clip(filled[-1:], 0.0, 1.0)), self.n_sensors_, axis=1)
-        raw = float(self._t2((f - b)[None, :], shrink)[0])
+        g = (f - b)[None, :] * shrink / self.feature_scale_
+        raw = float(self._t2_scaled(g)[0])
+        parts = (np.clip(g * (g @ self.precision_), 0.0, None) / self.t2_limit_)[0]
+        parts = parts.reshape(int(self.lags) + 1, self.n_sensors_).sum(axis=0)
+        if np.isnan(self._stream_parts).all() or self.halflife_rows_ <= 1e-12:
+            self._stream_parts = parts
+        else:
+            w = ewma_alpha(self.halflife_rows_)
+            self._stream_parts = w * parts + (1.0 - w) * self._stream_parts
+        self._stream_last = self._stream_parts.copy()
         a = self.baseline_alpha_ if raw <= float(self.freeze_above) else self.alarm_alpha_
         self._stream_baseline = b + a * (f - b)
         if math.isnan(self._stream_level) or self.halflife_rows_ <= 1e-12:

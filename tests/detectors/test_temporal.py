@@ -43,7 +43,12 @@ def test_score_one_agrees_with_score_samples_through_alarms_and_gaps():
     det = AdaptiveT2Detector(window_s=8, lags=1).fit(X.iloc[:300])
     batch = det.score_samples(X)
     det.reset_stream()
-    stream = np.array([det.score_one(row) for row in X.to_dict("records")])
+    stream, shares = [], []
+    for row in X.to_dict("records"):
+        stream.append(det.score_one(row))
+        shares.append(det.last_contributions())
+    stream = np.array(stream)
+    pd.testing.assert_frame_equal(pd.DataFrame(shares, index=X.index), det.contributions(X), rtol=1e-7, atol=1e-9)
     assert np.isnan(batch[480]) and np.isnan(stream[480])
     np.testing.assert_allclose(stream, batch, rtol=1e-9, atol=1e-9, equal_nan=True)
     assert (batch[460:560] > 2).mean() > 0.8   # the alarm regime was exercised
