@@ -234,6 +234,9 @@ def _fast_table(path: Path, sep: str, *, column_types=None, include=None, float_
         diagnose_csv(path, sep=sep, float_columns=float_columns)
         raise DataFormatError("the CSV parser refused the file", path=path, found=str(exc).splitlines()[0][:200],
                               expected="a well-formed CSV table", hint="Open the file near the place named") from None
+    except pa.ArrowException as exc:  # e.g. a header the two parsers split differently
+        raise DataFormatError("the CSV parser refused the file", path=path, found=str(exc).splitlines()[0][:200],
+                              expected="a well-formed CSV table", hint="Check the header line") from None
 
 
 def _read_known_csv(path: Path, sep: str, columns: list[str], *, ts: str, metadata, kind: str,
