@@ -318,13 +318,17 @@ def resolve_faults(spec, wn, layout, days: float) -> list[Fault]:
     return checked
 
 
-def events_frame(faults: list[Fault], t0: pd.Timestamp, days: float, *, elements: dict[int, str] | None = None
-                 ) -> pd.DataFrame:
-    """``events.csv``: one row per fault with absolute UTC times (``end`` empty when it lasts to the end)."""
+def events_frame(faults: list[Fault], t0: pd.Timestamp, days: float, *, elements: dict[int, str] | None = None,
+                 ends: dict[int, pd.Timedelta] | None = None) -> pd.DataFrame:
+    """``events.csv``: one row per fault with absolute UTC times (``end`` empty when it lasts to the end).
+
+    ``ends`` overrides a fault's end (a leak repaired early because the controller isolated it).
+    """
     rows = []
     run_end = t0 + pd.Timedelta(days=days)
     for i, f in enumerate(faults):
-        end = None if f.end is None else min(t0 + f.end, run_end)
+        end_offset = (ends or {}).get(i, f.end)
+        end = None if end_offset is None else min(t0 + end_offset, run_end)
         rows.append({
             "event_id": f"F-{i + 1:02d}", "kind": f.kind,
             "category": "sensor" if f.kind in SENSOR_KINDS else "process",

@@ -107,7 +107,7 @@ class HydraulicEngine:
             for name, values in patterns.items():
                 self.set_pattern(name, values)
         self._controls = self._read_controls()
-        self._disabled: dict[int, dict] = {}
+        self._target: dict[int, int] = {}  # control index -> link it acts on now
         self._value = ctypes.c_double()
         self._ref = byref(self._value)
         self._getnode = self._lib.EN_getnodevalue
@@ -182,24 +182,20 @@ class HydraulicEngine:
         self._check(self._lib.EN_setlinkvalue(self._ph, self._link(name), code, ctypes.c_double(value)),
                     f"set link {name!r}")
 
-    def hold_controls(self, link: str, held: bool) -> None:
-        """Suspend (``held=True``) or restore the network's simple controls acting on ``link``.
+    def route_controls(self, link: str, to: str | None) -> None:
+        """Point the network's simple controls written for ``link`` at pump ``to`` (``None``: suspend them).
 
-        A tripped pump must stay off even when the tank-level control would start it again.
+        A tripped pump must stay off even when its tank-level control would start it again; a standby
+        standing in for the duty pump takes over the duty pump's controls. ``to=link`` restores them.
         """
-        ix = self._link(link)
+        own = self._link(link)
+        target = 0 if to is None else self._link(to)  # EPANET skips a control whose link index is 0
         for c in self._controls:
-            if c["link"] != ix:
+            if c["link"] != own or self._target.get(c["index"], own) == target:
                 continue
-            if held and c["index"] not in self._disabled:
-                # EPANET skips a control whose link index is 0: disabled without deleting it.
-                self._check(self._lib.EN_setcontrol(self._ph, c["index"], c["type"], 0, ctypes.c_double(c["setting"]),
-                                                    c["node"], ctypes.c_double(c["level"])), "setcontrol")
-                self._disabled[c["index"]] = c
-            elif not held and c["index"] in self._disabled:
-                self._check(self._lib.EN_setcontrol(self._ph, c["index"], c["type"], ix, ctypes.c_double(c["setting"]),
-                                                    c["node"], ctypes.c_double(c["level"])), "setcontrol")
-                del self._disabled[c["index"]]
+            self._check(self._lib.EN_setcontrol(self._ph, c["index"], c["type"], target, ctypes.c_double(c["setting"]),
+                                                c["node"], ctypes.c_double(c["level"])), "setcontrol")
+            self._target[c["index"]] = target
 
     # -- reading the state ----------------------------------------------------------------------
     def node_indices(self, names: Sequence[str]) -> list[int]:

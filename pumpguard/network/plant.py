@@ -10,15 +10,20 @@ from pumpguard.errors import SimulationError
 from pumpguard.network.faults import PROCESS_KINDS
 from pumpguard.network.hydraulics import HydraulicEngine
 
+#: A leak or burst whose segment the controller has shut is repaired this long after (seconds):
+#: the crew's travel, excavation and clamp, a typical working shift.
+CREW_TIME = 8 * 3600
+
 
 class Plant:
     """The plant around the engine: turns fault schedules and controller actions into toolkit commands.
 
     It owns what a real station would: which links are shut (controller's valve actions), which
-    pumps are locked out, how the pumps run (``auto`` = the network's own level controls;
-    ``off``/``on`` = held, e.g. a tripped duty pump and the standby started in its place), and the
-    fault effects: leak/burst emitters (zeroed while their node is cut off from every source: an
-    isolated segment is depressurised), blockage minor losses, bearing wear, trips and power loss.
+    pumps are locked out, how the pumps run (normally the network's own level controls; a tripped,
+    failed or locked-out duty pump is held off and the first free standby takes over its controls
+    at once; without power every pump is off), and the fault effects: leak/burst emitters (zeroed
+    while their node is cut off from every source: an isolated segment is depressurised; a crew
+    then repairs it ``CREW_TIME`` later), blockage minor losses, bearing wear, trips and power loss.
     Times are seconds from the start of the run.
     """
 
@@ -29,7 +34,7 @@ class Plant:
         closed = wntr.network.LinkStatus.Closed
         self.closed = {n for n, lk in wn.links() if lk.initial_status == closed and n not in wn.pump_name_list}
         self.lockout: set[str] = set()
-        self.mode = {p: "auto" for p in self.pumps}
+        self.mode: dict[str, tuple] = {p: (p, None) for p in self.pumps}
         self.auto_open = {p: wn.get_link(p).initial_status != closed for p in self.pumps}
         self.tcv = {v for v in wn.valve_name_list if wn.get_link(v).valve_type == "TCV"}
         self.tcv_k = {v: float(wn.get_link(v).initial_setting or 0.0) for v in self.tcv}
@@ -59,6 +64,8 @@ class Plant:
         self._wear = np.zeros(len(t))
         self._repaired = np.zeros(len(t), dtype=bool)
         self._size = {node: np.zeros(len(t)) for node in self.emitter}
+        self._fault_size: dict[int, np.ndarray] = {}
+        self.repaired_at: dict[int, int] = {}  # fault -> time (s) a crew finished it early
         self._block = {f.location: np.full(len(t), np.nan) for f in self.faults if f.kind == "blockage"}
         for i, f in enumerate(self.faults):
             start, end = self.secs[i]
@@ -78,7 +85,8 @@ class Plant:
                 size = np.full(len(t), f.severity)
                 if f.kind == "leak" and f.growth is not None:
                     size = f.severity * np.clip((t - start) / f.growth.total_seconds(), 0.0, 1.0)
-                self._size[self.fault_nodes[i]] += np.where(active, size, 0.0)
+                self._fault_size[i] = np.where(active, size, 0.0)
+                self._size[self.fault_nodes[i]] += self._fault_size[i]
             elif f.kind == "blockage":
                 self._block[f.location] = np.where(active, f.severity, self._block[f.location])
 
@@ -121,39 +129,61 @@ class Plant:
                 raise SimulationError(f"controller asked to {kind} {element!r}, which is not a pump")
             (self.lockout.add if kind == "stop_pump" else self.lockout.discard)(element)
 
-    def _set_mode(self, pump: str, mode: str) -> None:
+    def _set_mode(self, pump: str, mode: tuple[str | None, bool | None]) -> None:
+        """``mode`` = (where the pump's own controls point, status to set: None = the normal one)."""
         if self.mode[pump] == mode:
             return
         self.mode[pump] = mode
-        self.engine.hold_controls(pump, mode != "auto")
-        is_open = self.auto_open[pump] if mode == "auto" else mode == "on"
-        self.engine.set_link_open(pump, is_open)
+        target, is_open = mode
+        self.engine.route_controls(pump, target)
+        self.engine.set_link_open(pump, self.auto_open[pump] if is_open is None else is_open)
         self._topology_changed = True
 
     def update(self, t: int) -> None:
         """Set every fault effect and pump mode for the solution at ``t``."""
         k = self._k(t)
-        power = self._power[k]
-        duty_down = self._duty_fault[k] or (self.duty in self.lockout)
+        power = bool(self._power[k])
+        duty_down = bool(self._duty_fault[k]) or (self.duty in self.lockout)
+        stand_in = None
+        if power and duty_down:  # automatic changeover: a standby takes over the duty pump's controls
+            stand_in = next((p for p in self.pumps if p != self.duty and p not in self.lockout), None)
         for p in self.pumps:
-            if not power or p in self.lockout or (p == self.duty and duty_down):
-                mode = "off"
-            elif p != self.duty and duty_down:
-                mode = "on"  # automatic changeover to the standby
+            if p == self.duty:
+                mode = (stand_in, False) if (duty_down or not power) else (p, None)
+            elif not power or p in self.lockout:
+                mode = (None, False)
+            elif p == stand_in:
+                mode = (None, True)
             else:
-                mode = "auto"
-            if self.mode[p] != mode:
-                self._set_mode(p, mode)
+                mode = (p, None)
+            self._set_mode(p, mode)
         for link, ks in self._block.items():
             value = ks[k]
             self._set_block(link, None if value != value else float(value))
         if self._topology_changed:
             self._refresh_connectivity()
+            self._dispatch_crews(k)
         for node, sizes in self._size.items():
             c = sizes[k] if node in self.connected else 0.0
             if c != self.emitter[node]:
                 self.engine.set_emitter(node, c)
                 self.emitter[node] = c
+
+    def _dispatch_crews(self, k: int) -> None:
+        """A leak or burst cut off by isolation is repaired ``CREW_TIME`` later (if not repaired before)."""
+        crew = max(1, CREW_TIME // self.step)
+        for i, node in self.fault_nodes.items():
+            if node in self.connected or i in self.repaired_at or not self._fault_size[i][k] > 0:
+                continue
+            done = k + crew
+            end = self.secs[i][1]
+            if end is not None and end // self.step <= done:
+                continue
+            self.repaired_at[i] = done * self.step
+            self._size[node][done:] -= self._fault_size[i][done:]
+            self._fault_size[i][done:] = 0.0
+            if done < len(self._repaired):
+                self._repaired[done] = True
 
     def _set_block(self, link: str, k: float | None) -> None:
         if self.blocked.get(link) == k or (k is None and link not in self.blocked):

@@ -136,13 +136,14 @@ def simulate(network="pumpguard", *, days: float, step_seconds: int = 60, faults
     dataset = Dataset.from_frame(frame, sensors=sensors, source=f"pumpguard simulate ({name})", notes=notes)
     elements = {**fault_nodes, **{i: sensors[c].id for i, c in columns.items()}}
     elements.update({i: f.location for i, f in enumerate(fault_list) if f.kind in ("pump_bearing", "pump_trip")})
-    events = events_frame(fault_list, t0, days, elements=elements)
+    ends = {i: pd.Timedelta(seconds=s) for i, s in loop.plant.repaired_at.items()}
+    events = events_frame(fault_list, t0, days, elements=elements, ends=ends)
     return SimulationResult(dataset, events, list(loop.controller.history), sensors, layout, sim_wn, warnings)
 
 
 def write_simulation(result: SimulationResult, out_dir: str | Path) -> dict[str, Path]:
     """Write ``data.csv``, ``sensors.json``, ``events.csv``, ``controller.csv`` and ``network.png``."""
-    from pumpguard.data.writers import write_csv
+    from pumpguard.data import write_csv
     from pumpguard.network.plot import plot_network
 
     out = Path(out_dir)

@@ -130,3 +130,16 @@ def test_net3_runs_with_faults():
     assert len(r.dataset.sensor_ids) >= 45
     assert np.isfinite(r.dataset.values.to_numpy(dtype=float)).mean() > 0.99
     assert "BROKEN" in set(r.dataset.frame["machine_status"].astype(str))
+
+
+def test_an_isolated_burst_is_repaired_by_the_crew_and_the_standby_covers_a_trip():
+    r = simulate(days=1.5, faults="burst@J-S3:start=6h,duration=1d;pump_trip:start=20h,duration=2h", seed=3,
+                 readable_ids=True)
+    tr = r.transitions_frame()
+    isolated = pd.Timestamp(tr.loc[tr["to"] == "ISOLATING", "ts"].iloc[0])
+    burst = r.events[r.events["kind"] == "burst"].iloc[0]
+    assert burst["end"] == isolated + pd.Timedelta(hours=8)  # plant.CREW_TIME after the segment was shut
+    cut_off = r.dataset.frame["pressure_J-S3"].loc[isolated + pd.Timedelta("10min"): isolated + pd.Timedelta("7h")]
+    assert cut_off.max() < 0.5  # the shut segment is depressurised
+    trip = r.dataset.frame.loc["2018-04-01 20:10":"2018-04-01 21:50"]
+    assert (trip["flow_PUMP-1"].fillna(0) == 0).all() and trip["flow_PUMP-2"].min() > 25
