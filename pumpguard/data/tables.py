@@ -152,7 +152,7 @@ def table_to_dataset(
         elif isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(values.dtype):
             ignored.append(str(c))
         else:
-            numbers = _numbers_in_text(values, c, path=path, row_to_line=row_to_line, sep=sep)
+            numbers = _numbers_in_text(values, c, path=path, row_to_line=row_to_line, sep=sep, notes=notes)
             if numbers is None:
                 ignored.append(str(c))
             else:
@@ -242,11 +242,12 @@ def _label_targets(frame, ts, label_column, *, path, notes) -> dict[str, str]:
     return targets
 
 
-def _numbers_in_text(values: pd.Series, column, *, path, row_to_line, sep) -> np.ndarray | None:
+def _numbers_in_text(values: pd.Series, column, *, path, row_to_line, sep, notes) -> np.ndarray | None:
     """A text column as numbers if every cell is a number or empty; ``None`` if it is text.
 
     A column that is mostly numbers with a few other cells is a sensor with bad cells: say which,
-    rather than drop the sensor.
+    rather than drop the sensor. In a ``;``-separated file a decimal comma (``2,46``) is the
+    convention of the spreadsheet that wrote it, and is read as a decimal mark (with a note).
     """
     text = values.astype("str").str.strip().where(values.notna(), "")
     present = ~text.isin(MISSING_TOKENS)
@@ -254,6 +255,13 @@ def _numbers_in_text(values: pd.Series, column, *, path, row_to_line, sep) -> np
     bad = (numbers.isna() & present).to_numpy()
     if not bad.any():
         return numbers.to_numpy(dtype="float64", na_value=np.nan)
+    if sep == ";" and not text.where(present, "").str.contains(".", regex=False).any():
+        comma = pd.to_numeric(text.where(present).str.replace(",", ".", regex=False), errors="coerce")
+        if not (comma.isna() & present).any():
+            note = "a decimal comma was read as the decimal mark"
+            if note not in " ".join(notes):
+                notes.append(f"{note} (';'-separated file)")
+            return comma.to_numpy(dtype="float64", na_value=np.nan)
     if present.sum() == 0 or numbers.notna().sum() * 2 <= present.sum():
         return None
     if row_to_line is not None and sep is not None:

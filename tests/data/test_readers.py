@@ -394,3 +394,10 @@ def test_text_that_is_not_utf8(tmp_path, text):
     path.write_bytes(text)
     err = _error(path)
     assert "UTF-8" in err.problem and err.line == text.count(b"\n", 0, text.index(b"\xb0" if b"\xb0" in text else b"\xe9")) + 1
+
+
+def test_semicolon_file_with_decimal_commas(write):
+    text = "timestamp;sensor_00;machine_status\n2018-04-01 00:00:00;2,465394;NORMAL\n2018-04-01 00:01:00;;NORMAL\n"
+    ds = read_dataset(write("eu.csv", text))
+    assert ds.frame["sensor_00"].iloc[0] == pytest.approx(2.465394) and ds.status.tolist() == ["NORMAL"] * 2
+    assert any("decimal comma" in n for n in ds.notes)
