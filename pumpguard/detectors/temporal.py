@@ -10,10 +10,12 @@ Why this method (chosen against one-step forecasting residuals, MSET and static 
   record a static T-squared fitted on 400 s alarms on most later rows); a one-step forecasting
   residual sees the step for a few rows, then follows the new level and goes quiet while the fault
   persists. Here the reference level is an EWMA **baseline** that tracks drift (half-life
-  ``baseline_halflife_s``) but is **only updated while the row is in control** (score at most
-  ``freeze_above``): at a step the baseline stops, the deviation stays, the alarm holds for as long
-  as the fault does, and ends when the sensors return to the pre-fault level (the conditional
-  update of adaptive process monitoring, e.g. Li, Yue, Valle-Cervantes and Qin 2000).
+  ``baseline_halflife_s``) while the row is in control (score at most ``freeze_above``) and learns
+  ten times slower (``alarm_halflife_s``) while it is not: at a step the baseline all but stops,
+  the deviation stays, the alarm holds for as long as the fault does, and ends when the sensors
+  return to the pre-fault level (the conditional update of adaptive process monitoring, e.g. Li,
+  Yue, Valle-Cervantes and Qin 2000). Known weakness: drift during a long fault can keep the alarm
+  on after the fault clears (docs/skab.md).
 * **Noise.** Readings at 1 s are noise-dominated (SKAB's current, voltage and pressure jump row to
   row); each sensor is averaged over a causal window of ``window_s`` seconds first, which shrinks
   white noise by sqrt(rows in window) while a sustained shift stays whole.
@@ -116,8 +118,10 @@ class AdaptiveT2Detector(Detector):
     window_s: causal averaging window of each sensor (default 10 s).
     baseline_halflife_s: half-life of the drift baseline; 0 = a fixed baseline at the training mean
         (a classic T-squared of window means). Default 120 s.
-    freeze_above: the baseline stops learning while the unsmoothed score exceeds this (score 1 = the
-        training ``limit_quantile``); default 2.
+    alarm_halflife_s: half-life of the baseline while the unsmoothed score exceeds ``freeze_above``
+        (much slower, so a fault is not learned away; 0 = frozen). Default 1200 s.
+    freeze_above: above this unsmoothed score the baseline switches to the alarm half-life (score
+        1 = the training ``limit_quantile``); default 2.
     shrinkage: weight of the diagonal in the deviation covariance, 0 (sample) .. 1 (diagonal); 0.5.
     lags: earlier windows stacked beside the current one (default 0).
     smoothing_s: half-life of the causal EWMA of the score; 0 = none. Default 5 s.
