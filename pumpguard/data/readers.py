@@ -45,6 +45,7 @@ from pumpguard.data.validation import (
     DataFileNotFoundError,
     drop_empty_columns,
     is_status_column,
+    note_missing_status,
     order_by_time,
     parse_binary_label,
     parse_status,
@@ -293,6 +294,7 @@ def _read_known_csv(path: Path, sep: str, columns: list[str], *, ts: str, metada
 def _finish(frame: pd.DataFrame, sensors: list[str], notes: list[str], *, path, row_to_line, metadata) -> Dataset:
     """Shared end of every reader: drop empty sensors, put rows in time order, attach metadata."""
     frame = drop_empty_columns(frame, sensors, notes, path=path)
+    note_missing_status(frame, notes)
     frame = order_by_time(frame, notes, path=path, row_to_line=row_to_line)
     ids = [c for c in frame.columns if c not in LABEL_COLUMNS]
     return Dataset(frame=frame, sensors=tuple(metadata(c) for c in ids), source=str(path), notes=notes)

@@ -32,6 +32,7 @@ from pumpguard.data.validation import (
     RowToLine,
     drop_empty_columns,
     is_status_column,
+    note_missing_status,
     order_by_time,
     parse_binary_label,
     parse_status,
@@ -170,6 +171,7 @@ def table_to_dataset(
     if not (isinstance(stamps.dtype, pd.DatetimeTZDtype) or _is_numeric(stamps) or text_has_zone(stamps)):
         notes.append(f"time stamps in {ts!r} carry no time zone; taken as UTC")
     result = drop_empty_columns(result, sensors, notes, path=path)
+    note_missing_status(result, notes)
     result = order_by_time(result, notes, path=path, row_to_line=row_to_line)
     known = {}
     for meta in metas:

@@ -189,6 +189,15 @@ def drop_empty_columns(frame: pd.DataFrame, columns: list[str], notes: list[str]
     return frame
 
 
+def note_missing_status(frame: pd.DataFrame, notes: list[str]) -> None:
+    """Say how many rows carry no machine status (they stay missing; evaluation must skip them)."""
+    if STATUS_COLUMN in frame:
+        missing = int(frame[STATUS_COLUMN].isna().sum())
+        note = f"{missing} row(s) have no {STATUS_COLUMN}; left missing"
+        if missing and note not in notes:
+            notes.append(note)
+
+
 def order_by_time(frame: pd.DataFrame, notes: list[str], *, path=None, row_to_line: RowToLine = None) -> pd.DataFrame:
     """Refuse conflicting repeats, drop exact repeats (with a note), sort rows out of time order (with a note).
 

@@ -401,3 +401,9 @@ def test_semicolon_file_with_decimal_commas(write):
     ds = read_dataset(write("eu.csv", text))
     assert ds.frame["sensor_00"].iloc[0] == pytest.approx(2.465394) and ds.status.tolist() == ["NORMAL"] * 2
     assert any("decimal comma" in n for n in ds.notes)
+
+
+def test_missing_status_cells_stay_missing_with_a_note(pump_text, write):
+    text = pump_text(sensors=("sensor_00",)).replace("BROKEN", "")
+    ds = read_dataset(write("s.csv", text))
+    assert ds.status.isna().sum() == 1 and any("1 row(s) have no machine_status" in n for n in ds.notes)
