@@ -65,6 +65,10 @@ def read_parquet_table(path: Path) -> tuple[pa.Table, dict]:
         meta = json.loads(raw) if raw else {}
     except ValueError:
         meta = {}  # damaged metadata costs the sensor descriptions, not the readings
+    if not isinstance(meta, dict):
+        meta = {}
+    if not isinstance(meta.get("notes", []), list) or not isinstance(meta.get("sensors", []), list):
+        meta = {}
     return table, meta
 
 
