@@ -107,10 +107,16 @@ class PCADetector(Detector):
         Z[missing] = 0.0
         rows = np.flatnonzero(missing.any(axis=1))
         if rows.size:
-            patterns, inverse = np.unique(missing[rows], axis=0, return_inverse=True)
+            # group rows by their pattern of missing sensors (packed to bytes: unique on bytes is fast)
+            packed = np.packbits(missing[rows], axis=1)
+            keys = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1]))).ravel()
+            _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+            order = np.argsort(inverse, kind="stable")
+            bounds = np.flatnonzero(np.diff(inverse[order])) + 1
             cov = self.covariance_ + _FILL_RIDGE * np.eye(self.n_sensors_)
-            for p, pattern in enumerate(patterns):
-                sel = rows[inverse.ravel() == p]
+            for group in np.split(order, bounds):
+                sel = rows[group]
+                pattern = missing[sel[0]]
                 obs = ~pattern
                 if not obs.any():
                     continue  # unscorable: NaN later
