@@ -35,21 +35,30 @@ def simulate(
 
     Example: pumpguard simulate --days 150 --faults default --seed 0 --out sim/
 
-    Example: pumpguard simulate --network Net3 --days 3 --faults "burst@P-M1:start=1d,duration=6h" --out net3/
+    Example: pumpguard simulate --network Net3 --days 3 --faults "burst@101:start=1d,duration=6h" --out net3/
     """
     from pumpguard.network.simulate import simulate as run, write_simulation
 
     with user_errors():
         started = time.perf_counter()
-        with Progress(TextColumn("[bold]simulating"), BarColumn(), MofNCompleteColumn(), TextColumn("steps"),
-                      TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=False) as bar:
-            task = bar.add_task("simulate", total=None)
+        # The bar appears with the first simulated day, so a bad argument is one line, not a bar and a line.
+        bar = Progress(TextColumn("[bold]simulating"), BarColumn(), MofNCompleteColumn(), TextColumn("steps"),
+                       TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=False)
+        task = bar.add_task("simulate", total=None)
+        shown = []
 
-            def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
+        def progress(done: int, total: int) -> None:
+            if not shown:
+                bar.start()
+                shown.append(True)
+            bar.update(task, completed=done, total=total)
 
+        try:
             result = run(network, days=days, step_seconds=step, faults=faults, seed=seed,
                          readable_ids=readable_ids, progress=progress)
+        finally:
+            if shown:
+                bar.stop()
         paths = write_simulation(result, out)
         took = time.perf_counter() - started
     frame = result.dataset.frame

@@ -4,7 +4,7 @@ Grammar of a fault spec (``--faults``)::
 
     SPEC   := FAULT (";" FAULT)*  |  "default"  |  "none"  |  PATH.json
     FAULT  := KIND ["@" LOCATION] [":" KEY "=" VALUE ("," KEY "=" VALUE)*]
-    VALUE  := a number, or a duration: NUMBER UNIT with UNIT one of s, min, h, d, w (e.g. 90s, 6h, 2.5d)
+    VALUE  := a number, or a duration: (NUMBER UNIT)+ with UNIT one of s, min, h, d, w (90s, 6h, 2.5d, 1d6h)
 
 ``start`` (required) counts from the start of the run. Keys, defaults and units by kind:
 
@@ -60,7 +60,7 @@ SEVERITY_UNITS = {"leak": "L/s/m^0.5", "burst": "L/s/m^0.5", "blockage": "minor-
                   "pump_trip": "", "power_loss": "", "sensor_stuck": "", "sensor_drift": "median/day",
                   "sensor_spike": "std", "sensor_dropout": ""}
 _UNIT_SECONDS = {"s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([a-z]+)\s*$")
+_PART = re.compile(r"\s*([0-9]*\.?[0-9]+)\s*([a-z]+)\s*")
 
 
 @dataclass(frozen=True)
@@ -129,14 +129,20 @@ def _fmt(td: pd.Timedelta) -> str:
 
 
 def parse_duration(text: object, *, what: str) -> pd.Timedelta:
-    """``"2d"``, ``"6h"``, ``"90min"``, ``"30s"``, ``"1w"`` -> Timedelta."""
+    """``"2d"``, ``"6h"``, ``"90min"``, ``"30s"``, ``"1w"``, ``"1d6h"`` -> Timedelta."""
     if isinstance(text, pd.Timedelta):
         return text
-    m = _DURATION.match(str(text).lower())
-    if not m or m.group(2) not in _UNIT_SECONDS:
-        raise ConfigError(f"{what}: {text!r} is not a duration; expected a number and a unit "
-                          f"(s, min, h, d, w), e.g. 6h or 2.5d")
-    return pd.Timedelta(seconds=float(m.group(1)) * _UNIT_SECONDS[m.group(2)])
+    s = str(text).lower()
+    parts, pos = [], 0
+    for m in _PART.finditer(s):
+        if m.start() != pos or m.group(2) not in _UNIT_SECONDS:
+            break
+        parts.append(float(m.group(1)) * _UNIT_SECONDS[m.group(2)])
+        pos = m.end()
+    if not parts or pos != len(s):
+        raise ConfigError(f"{what}: {text!r} is not a duration; expected numbers with units "
+                          f"(s, min, h, d, w), e.g. 6h, 2.5d or 1d6h")
+    return pd.Timedelta(seconds=sum(parts))
 
 
 def _build(kind: str, location: str | None, params: dict[str, object], where: str) -> Fault:

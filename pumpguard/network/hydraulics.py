@@ -171,7 +171,8 @@ class HydraulicEngine:
         self._setlink(name, EN.SETTING, float(value))
 
     def set_minor_loss(self, name: str, value: float) -> None:
-        self._setlink(name, EN.MINORLOSS, float(value))
+        """A pipe's minor-loss coefficient. EPANET 2.2 refuses exactly 0 (error 211), so 0 is set as 1e-6."""
+        self._setlink(name, EN.MINORLOSS, max(float(value), 1e-6))
 
     def set_emitter(self, node: str, coefficient: float) -> None:
         """Emitter coefficient in L/s per m^0.5 (a leak: q = C * sqrt(p))."""

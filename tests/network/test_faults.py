@@ -89,3 +89,11 @@ def test_events_frame_content():
     assert ev.loc[1, "element"] == "P-N1-LEAK" and pd.isna(ev.loc[1, "end"])
     assert ev.loc[3, "failure"] == t0 + pd.Timedelta(days=13)
     assert ev.loc[0, "end"] == t0 + pd.Timedelta(days=1, hours=6)
+
+
+def test_compound_durations():
+    from pumpguard.network.faults import parse_duration
+
+    assert parse_duration("1d6h", what="x") == pd.Timedelta(hours=30)
+    with pytest.raises(ConfigError, match="is not a duration"):
+        parse_duration("1d2", what="x")

@@ -81,3 +81,11 @@ def test_closing_the_main_and_opening_the_alternate_route_reroutes():
     engine.close()
     assert seen[5][0] > 30 and abs(seen[5][1]) < 0.5
     assert abs(seen[6][0]) < 0.5 and seen[6][1] > 30
+
+
+def test_a_pipe_blockage_can_be_set_and_lifted():
+    engine = HydraulicEngine(load_network(), step_seconds=60, duration_seconds=120)
+    engine.set_minor_loss("P-N1", 400.0)
+    engine.set_minor_loss("P-N1", 0.0)  # back to the file's value; EPANET itself refuses exactly 0
+    assert engine.link_value("P-N1", EN.MINORLOSS) < 1e-3
+    engine.close()
