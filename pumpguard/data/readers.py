@@ -77,7 +77,8 @@ def read_dataset(
         recursively, e.g. ``date=2018-04-01/part-0.parquet``); the files are joined in time order.
     kind:
         ``"pump"`` (published pump-sensor CSV), ``"skab"`` (SKAB CSV), ``"generic"``, or
-        ``"auto"`` (the default) to tell them apart by extension, separator and header.
+        ``"auto"`` (the default) to tell them apart by extension, separator and header. Parquet
+        files and directories are always read as generic tables (their columns carry types).
     timestamp_column:
         The time column of a generic file; by default the first column named like a time
         (``timestamp``, ``datetime``, ``date``, ``ts``, ``*_time``) or holding date-times.
@@ -98,7 +99,7 @@ def read_dataset(
         raise ConfigError(f"kind must be one of {', '.join(map(repr, KINDS))}, not {kind!r}")
     if units not in UNITS:
         raise ConfigError(f"units must be 'si' or 'file', not {units!r}")
-    path = Path(path)
+    path = Path(path).expanduser()
     if not path.exists():
         raise DataFileNotFoundError("no such file or directory", path=path,
                                     hint="Check the path (a CSV, .csv.gz, Parquet file or a directory of Parquet files)")
