@@ -18,6 +18,8 @@ Examples
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from typing import Callable
 
@@ -30,6 +32,8 @@ from pumpguard.errors import DataFormatError
 #: Resolution of every time index pumpguard builds (pandas' own default for date-times).
 TIME_UNIT = "us"
 INDEX_DTYPE = f"datetime64[{TIME_UNIT}, UTC]"
+
+_THIS_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 #: Maps a 0-based data row to the 1-based line of the file it came from (``None``: no lines, e.g. Parquet).
 RowToLine = Callable[[int], int] | None
@@ -54,6 +58,14 @@ class DataFileNotFoundError(DataFormatError, FileNotFoundError):
     >>> isinstance(err, FileNotFoundError), isinstance(err, DataFormatError), str(err)
     (True, True, 'sensor.csv: no such file or directory')
     """
+
+
+def warn_quality(note: str, path=None) -> None:
+    """Emit a :class:`DataQualityWarning` pointing at the caller's line outside ``pumpguard.data``."""
+    level, frame = 2, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_THIS_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(f"{path}: {note}" if path else note, DataQualityWarning, stacklevel=level)
 
 
 def where(row: int | None, row_to_line: RowToLine) -> dict:
@@ -180,7 +192,7 @@ def drop_empty_columns(frame: pd.DataFrame, columns: list[str], notes: list[str]
     if empty:
         note = f"dropped {len(empty)} column(s) with no values at all: {', '.join(empty)}"
         notes.append(note)
-        warnings.warn(f"{path}: {note}" if path else note, DataQualityWarning, stacklevel=3)
+        warn_quality(note, path)
         frame = frame.drop(columns=empty)
     if columns and len(empty) == len(columns):
         raise DataFormatError("no sensor column holds a value", path=path, found=", ".join(columns[:8]),
@@ -215,7 +227,7 @@ def order_by_time(frame: pd.DataFrame, notes: list[str], *, path=None, row_to_li
         note = (f"rows were not in time order ({len(back)} step(s) back in time, the first at {at}, "
                 f"{index[first]}); sorted by time")
         notes.append(note)
-        warnings.warn(f"{path}: {note}" if path else note, DataQualityWarning, stacklevel=3)
+        warn_quality(note, path)
     return frame
 
 
@@ -242,7 +254,7 @@ def _drop_exact_repeats(frame, repeated, notes, *, path, row_to_line) -> pd.Data
     dropped = int((~keep).sum())
     note = f"dropped {dropped} row(s) that exactly repeated an earlier row (same time stamp, same values)"
     notes.append(note)
-    warnings.warn(f"{path}: {note}" if path else note, DataQualityWarning, stacklevel=4)
+    warn_quality(note, path)
     return frame[keep]
 
 
