@@ -37,14 +37,15 @@ STANDARD_GRAVITY = 9.80665  # m/s^2 per g (CGPM 1901)
 PASCAL_PER_BAR = 1.0e5
 CUBIC_METRE_PER_SECOND_PER_LITRE_PER_MINUTE = 1.0e-3 / 60.0
 
-#: SKAB column -> (kind, unit as published, factor to SI, SI unit, description).
+#: SKAB column -> (kind, unit as published, factor to SI, SI unit, description); units and
+#: descriptions as SKAB's README gives them for each column.
 #: Degrees Celsius, ampere and volt are SI (derived) units already and stay as they are.
 _SKAB = {
     "Accelerometer1RMS": ("vibration", "g", STANDARD_GRAVITY, "m/s^2", "RMS vibration acceleration, pump accelerometer 1"),
     "Accelerometer2RMS": ("vibration", "g", STANDARD_GRAVITY, "m/s^2", "RMS vibration acceleration, pump accelerometer 2"),
     "Current": ("current", "A", 1.0, "A", "current drawn by the electric motor"),
     "Pressure": ("pressure", "bar", PASCAL_PER_BAR, "Pa", "gauge pressure in the loop after the water pump"),
-    "Temperature": ("temperature", "degC", 1.0, "degC", "temperature of the motor"),
+    "Temperature": ("temperature", "degC", 1.0, "degC", "temperature of the motor body"),
     "Thermocouple": ("temperature", "degC", 1.0, "degC", "temperature of the fluid in the circulation loop"),
     "Voltage": ("voltage", "V", 1.0, "V", "voltage on the electric motor"),
     "Volume Flow RateRMS": (

@@ -278,6 +278,10 @@ def _read_known_csv(path: Path, sep: str, columns: list[str], *, ts: str, metada
                 converted.append(f"{c} {formats.SKAB_FILE_UNITS[c]}->{formats.SKAB_SENSORS[c].unit}")
         if converted:
             notes.append("converted to SI units: " + ", ".join(converted))
+    elif kind == "skab":
+        kept = [f"{c} {formats.SKAB_FILE_UNITS[c]}" for c in sensors if formats.SKAB_TO_SI.get(c, 1.0) != 1.0]
+        if kept:
+            notes.append("kept the units as published (units='file'): " + ", ".join(kept))
     for c in labels:
         target = c if c in LABEL_COLUMNS else (STATUS_COLUMN if is_status_column(frame[c]) else "anomaly")
         if target in out.columns or (target != c and target in labels):

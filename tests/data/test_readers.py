@@ -80,6 +80,7 @@ def test_skab_anomaly_free_has_no_labels_and_file_units(skab_free):
     assert list(ds.frame.columns) == list(SKAB_SENSOR_COLUMNS)
     np.testing.assert_allclose(ds.frame["Pressure"].to_numpy(), raw["Pressure"].to_numpy())
     assert ds.sensor("Pressure").unit == "bar"
+    assert any("as published" in n for n in ds.notes)
 
 
 def test_generic_csv_detects_time_and_labels(write):
