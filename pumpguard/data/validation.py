@@ -130,10 +130,14 @@ def _parse_epoch(values: pd.Series, *, column: str, path) -> pd.Series:
     size = float(np.abs(finite).median())
     for unit, lo, hi in (("s", 1e8, 1e11), ("ms", 1e11, 1e14), ("us", 1e14, 1e17), ("ns", 1e17, 1e20)):
         if lo <= size < hi:
-            return pd.to_datetime(values, unit=unit, utc=True)
+            try:
+                return pd.to_datetime(values, unit=unit, utc=True)
+            except (ValueError, OverflowError) as exc:  # OutOfBoundsDatetime is a ValueError
+                raise DataFormatError("a time stamp is out of range", path=path, column=column, found=str(exc)[:120],
+                                      expected=f"finite {unit} since 1970") from None
     raise DataFormatError(
         "the time stamp column holds numbers that are not seconds (or ms/us/ns) since 1970",
-        path=path, column=column, found=finite.iloc[0],
+        path=path, column=column, found=str(finite.iloc[0]),
         expected="date-times like '2018-04-01 00:00:00' or epoch seconds after 1973",
         hint="Name the right column with timestamp_column=",
     )
