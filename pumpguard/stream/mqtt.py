@@ -201,7 +201,8 @@ class ScoringService:
         # never full in practice: the broker sends at most receive_maximum unacknowledged messages
         self._inbox: queue.Queue = queue.Queue(maxsize=receive_maximum * 2)
         self._published: deque[int] = deque()
-        self._pending: dict[int, _Delivery] = {}
+        #: publish mid -> the received messages waiting for it (a grouped prediction answers many)
+        self._pending: dict[int, list[_Delivery]] = {}
         self._generation = 0
         self._client = make_client(
             client_id,
@@ -268,22 +269,21 @@ class ScoringService:
     def _settle(self) -> None:
         """Acknowledge telemetry whose outputs the broker has acknowledged."""
         while self._published:
-            delivery = self._pending.pop(self._published.popleft(), None)
-            if delivery is None:
-                continue
-            delivery.outstanding -= 1
-            if delivery.outstanding == 0:
-                self._ack(delivery)
+            for delivery in self._pending.pop(self._published.popleft(), ()):
+                delivery.outstanding -= 1
+                if delivery.outstanding == 0:
+                    self._ack(delivery)
 
     def _ack(self, delivery: _Delivery) -> None:
         if delivery.qos > 0 and delivery.generation == self._generation:
             self._client.ack(delivery.mid, delivery.qos)
 
-    def _send(self, topic: str, payload: bytes, delivery: _Delivery) -> None:
+    def _send(self, topic: str, payload: bytes, *deliveries: _Delivery) -> None:
         info = self._client.publish(topic, payload, qos=1)
         # rc may be "no connection": paho keeps a QoS 1 message and sends it after reconnecting
-        delivery.outstanding += 1
-        self._pending[info.mid] = delivery
+        for delivery in deliveries:
+            delivery.outstanding += 1
+        self._pending[info.mid] = list(deliveries)
 
     def _error(self, rejected: Rejected, delivery: _Delivery) -> None:
         self.stats.rejected += 1
@@ -328,13 +328,23 @@ class ScoringService:
                     payload = TelemetryCodec.encode_rows([(row.ts, row.values)])
                     self._error(Rejected(f"scoring failed: {type(exc).__name__}: {exc}", topic, payload), delivery)
         self.stats.duplicates = self.scorer.duplicates
+        # one prediction message per asset per scoring batch: a message per row would cost a paho
+        # publish (~80 us) per row; a single prediction keeps the single form
+        grouped: dict[tuple[str, str], tuple[list[dict], list[_Delivery], bool]] = {}
         for topic, decoded, delivery, start in spans:
             mine = [p for p in predictions[start : start + len(decoded.rows)] if p is not None]
             if mine:
                 row = decoded.rows[0]
-                out = Topics(site=row.site, root=self.topics.root).prediction(row.asset)
-                self._send(out, encode_predictions(mine, batch=decoded.batch), delivery)
-                self.stats.predictions += len(mine)
+                found = grouped.setdefault((row.site, row.asset), ([], [], False))
+                found[0].extend(mine)
+                found[1].append(delivery)
+                if decoded.batch:
+                    grouped[(row.site, row.asset)] = (found[0], found[1], True)
+        for (site, asset), (mine, deliveries, batch) in grouped.items():
+            out = Topics(site=site, root=self.topics.root).prediction(asset)
+            self._send(out, encode_predictions(mine, batch=batch or len(mine) > 1), *deliveries)
+            self.stats.predictions += len(mine)
+        for topic, decoded, delivery, start in spans:
             if delivery.outstanding == 0:  # only repeats: nothing to wait for
                 self._ack(delivery)
 

@@ -1,0 +1,284 @@
+"""Rows per second end to end through Mosquitto on 127.0.0.1, and latency at a steady 1,000 rows/s.
+
+Set-up, all in this run: a Mosquitto from Debian's package on a free loopback port (the settings of
+deploy/mosquitto: ``max_queued_messages 100000``, ``set_tcp_nodelay true``); 52-sensor rows; a
+pumpguard PCA detector fitted on 3,000 synthetic normal rows. Three processes so no two share a GIL:
+the publisher (``replay``), one ``serve`` process, and this one, which subscribes to the predictions
+and stops the clock when the last row's prediction arrives.
+
+- throughput, single-row messages and batches of 500 rows: rows / (last prediction received -
+  first telemetry sent);
+- latency p50 / p99 at a steady 1,000 single-row messages per second: prediction received minus
+  telemetry sent, per row (one clock: all processes are on this machine);
+- baseline, measured the same way on the same broker: the study's server -- a paho subscriber
+  that decodes each message with ``json`` and calls a scikit-learn decision tree's ``predict`` on
+  that one row, then publishes the answer.
+
+Run: ``python -m bench stream`` (or ``python -m bench.bench_stream``). Skips (emits a note) when
+``mosquitto`` is not installed.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench._harness import Row, emit
+
+SENSORS = [f"sensor_{i:02d}" for i in range(52)]
+ROOT = "bench/pumpguard"
+SITE = "bench"
+SINGLE_ROWS = 10_000
+BATCH_ROWS = 50_000
+BATCH = 500
+LATENCY_RATE = 1_000.0
+LATENCY_ROWS = 3_000
+BASELINE_ROWS = 5_000
+
+
+class StandIn:
+    """Sum of squares in numpy, no pumpguard checks: shows what the transport itself can carry."""
+
+    sensors_ = SENSORS
+    threshold_ = 100.0
+
+    def score_samples(self, X):
+        return np.square(X.to_numpy()).sum(axis=1)
+
+    def contributions(self, X):
+        v = np.square(X.to_numpy())
+        return v / v.sum(axis=1, keepdims=True)
+
+
+def _frame(n: int, seed: int, start: str = "2020-01-01") -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    index = pd.date_range(start, periods=n, freq="s", tz="UTC", name="timestamp")
+    return pd.DataFrame(rng.normal(size=(n, len(SENSORS))), index=index, columns=SENSORS)
+
+
+def _start_mosquitto(folder: Path) -> tuple[subprocess.Popen, int]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    conf = folder / "mosquitto.conf"
+    root = "user root\n" if os.geteuid() == 0 else ""
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n{root}max_queued_messages 100000\n"
+                    "max_inflight_messages 0\nset_tcp_nodelay true\nlog_type error\n")
+    proc = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(conf)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.02)
+    proc.kill()
+    raise RuntimeError("mosquitto did not start")
+
+
+# ------------------------------------------------------------------------------- child processes
+def _serve(url: str, client_id: str, kind: str, ready, stop) -> None:
+    from pumpguard.detectors.pca import PCADetector
+    from pumpguard.stream.codec import Topics
+    from pumpguard.stream.mqtt import Broker, ScoringService
+    from pumpguard.stream.scorer import StreamScorer
+
+    if kind == "pca":
+        normal = _frame(3_000, seed=0)
+        detector = PCADetector().fit(normal.iloc[:2_000]).set_threshold(normal.iloc[2_000:], false_alarm_rate=0.01)
+    else:
+        detector = StandIn()
+    service = ScoringService(StreamScorer(detector, model_name=kind), Broker.from_url(url),
+                             topics=Topics(site=SITE, root=ROOT), client_id=client_id)
+    threading.Thread(target=lambda: (service.subscribed.wait(), ready.set()), daemon=True).start()
+    service.run(stop)
+
+
+def _naive(url: str, ready, stop) -> None:
+    """The study's server: json per message, a decision tree's predict on one row, publish the answer."""
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+    from sklearn.tree import DecisionTreeClassifier
+
+    normal = _frame(3_000, seed=0)
+    tree = DecisionTreeClassifier(max_depth=8, random_state=0).fit(normal.to_numpy(), (normal["sensor_00"] > 1).to_numpy())
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="naive", protocol=paho.MQTTv5)
+
+    def on_message(c, u, msg):
+        row = json.loads(msg.payload)
+        x = np.array([[row["values"].get(s, np.nan) for s in SENSORS]])
+        label = int(tree.predict(x)[0])
+        c.publish(msg.topic.rsplit("/", 1)[0] + "/prediction", json.dumps({"ts": row["ts"], "status": label}), qos=1)
+
+    client.on_message = on_message
+    client.on_connect = lambda c, u, f, rc, p: c.subscribe(f"{ROOT}/v1/{SITE}/+/telemetry", qos=1)
+    client.on_subscribe = lambda *a: ready.set()
+    client.connect("127.0.0.1", int(url.rsplit(":", 1)[1]))
+    client.loop_start()
+    stop.wait()
+    client.disconnect()
+    client.loop_stop()
+
+
+def _replay(url: str, n: int, batch: int, rate: float | None, seed: int, sent_times) -> None:
+    from pumpguard.stream.clients import replay
+    from pumpguard.stream.codec import Topics
+    from pumpguard.stream.mqtt import Broker
+
+    frame = _frame(n, seed=seed)
+    sent_times.put(time.time())
+    replay(frame, Broker.from_url(url), topics=Topics(site=SITE, root=ROOT), asset=f"a{seed}", rate=rate,
+           batch=batch, client_id=f"bench-replay-{seed}", timeout_s=300)
+
+
+def _steady(url: str, n: int, rate: float, out) -> None:
+    """Single-row messages at a steady rate; sends back the wall-clock time each one was sent."""
+    from pumpguard.stream.clients import telemetry_batches
+    from pumpguard.stream.codec import Topics
+    from pumpguard.stream.mqtt import Broker, make_client
+
+    frame = _frame(n, seed=9)
+    client = make_client("bench-steady", Broker.from_url(url))
+    client.connect("127.0.0.1", int(url.rsplit(":", 1)[1]))
+    client.loop_start()
+    topic = Topics(site=SITE, root=ROOT).telemetry("steady")
+    payloads = [p for _, p in telemetry_batches(frame, 1)]
+    sent = []
+    t0 = time.monotonic()
+    for i, payload in enumerate(payloads):
+        pause = t0 + i / rate - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        sent.append(time.time())
+        client.publish(topic, payload, qos=1)
+    time.sleep(1.0)
+    client.disconnect()
+    client.loop_stop()
+    out.put((list(frame.index.strftime("%Y-%m-%dT%H:%M:%SZ")), sent))
+
+
+# ------------------------------------------------------------------------------- measuring
+class _Counter:
+    """Subscribes to predictions; records when each row's prediction arrived."""
+
+    def __init__(self, port: int) -> None:
+        import paho.mqtt.client as paho
+        from paho.mqtt.enums import CallbackAPIVersion
+        import orjson
+
+        self.arrived: dict[str, float] = {}
+        self.done = threading.Event()
+        self.expected = 0
+        subscribed = threading.Event()
+
+        def on_message(c, u, msg):
+            now = time.time()
+            body = orjson.loads(msg.payload)
+            for p in body["rows"] if "rows" in body else [body]:
+                self.arrived.setdefault(p["ts"], now)
+            if len(self.arrived) >= self.expected:
+                self.done.set()
+
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id="", protocol=paho.MQTTv5)
+        self.client.on_message = on_message
+        self.client.on_subscribe = lambda *a: subscribed.set()
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(f"{ROOT}/v1/{SITE}/+/prediction", qos=1)
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        subscribed.wait(10)
+
+    def run(self, ctx, url: str, n: int, *, batch: int = 1, rate: float | None = None, seed: int) -> tuple[float, dict]:
+        self.arrived.clear()
+        self.done.clear()
+        self.expected = n
+        sent_at = ctx.Queue()
+        proc = ctx.Process(target=_replay, args=(url, n, batch, rate, seed, sent_at), name="replay")
+        proc.start()
+        start = sent_at.get(timeout=120)
+        self.done.wait(timeout=300)
+        proc.join(60)
+        got = len(self.arrived)
+        seconds = max(self.arrived.values()) - start if got else float("nan")
+        return (got / seconds if seconds > 0 else float("nan")), dict(self.arrived)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def _latencies(arrived: dict[str, float], stamps: list[str], sent: list[float]) -> np.ndarray:
+    """Per row: when its prediction arrived minus when its telemetry was sent."""
+    return np.array([arrived[ts] - t for ts, t in zip(stamps, sent) if ts in arrived])
+
+
+def run() -> list[Row]:
+    if shutil.which("mosquitto") is None and not os.path.exists("/usr/sbin/mosquitto"):
+        return [Row("stream", "end-to-end rows/s", float("nan"), "rows/s", note="mosquitto not installed: skipped")]
+    ctx = mp.get_context("spawn")
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        broker, port = _start_mosquitto(Path(tmp))
+        url = f"mqtt://127.0.0.1:{port}"
+        counter = _Counter(port)
+        try:
+            ready, stop = ctx.Event(), ctx.Event()
+            naive = ctx.Process(target=_naive, args=(url, ready, stop), name="naive")
+            naive.start()
+            ready.wait(60)
+            naive_rate, arrived = counter.run(ctx, url, BASELINE_ROWS, seed=1)
+            stop.set()
+            naive.join(30)
+
+            results = {}
+            for n_run, kind in enumerate(("pca", "stand-in")):
+                ready, stop = ctx.Event(), ctx.Event()
+                serve = ctx.Process(target=_serve, args=(url, f"bench-serve-{kind}", kind, ready, stop), name="serve")
+                serve.start()
+                ready.wait(60)
+                single_rate, arrived = counter.run(ctx, url, SINGLE_ROWS, seed=10 * n_run + 2)
+                single_got = len(arrived)
+                batch_rate, arrived = counter.run(ctx, url, BATCH_ROWS, batch=BATCH, seed=10 * n_run + 3)
+                batch_got = len(arrived)
+                # latency: a steady 1,000 rows/s, each row's own send time
+                out = ctx.Queue()
+                counter.arrived.clear(), counter.done.clear()
+                counter.expected = LATENCY_ROWS
+                proc = ctx.Process(target=_steady, args=(url, LATENCY_ROWS, LATENCY_RATE, out), name="steady")
+                proc.start()
+                stamps, sent_times = out.get(timeout=120)
+                counter.done.wait(30)
+                proc.join(60)
+                lat = _latencies(counter.arrived, stamps, sent_times) * 1000.0
+                stop.set()
+                serve.join(30)
+                results[kind] = (single_rate, single_got, batch_rate, batch_got, lat)
+        finally:
+            counter.close()
+            broker.terminate()
+            broker.wait(10)
+    for kind, (single_rate, single_got, batch_rate, batch_got, lat) in results.items():
+        what = "pumpguard PCA detector" if kind == "pca" else "stand-in detector (numpy only): the transport's ceiling"
+        rows.append(Row("stream", f"{kind}: single-row messages, end to end", single_rate, "rows/s", naive_rate,
+                        "naive json+tree", ">= 5,000 rows/s", f"{what}; {single_got}/{SINGLE_ROWS} predicted"))
+        rows.append(Row("stream", f"{kind}: batches of {BATCH} rows, end to end", batch_rate, "rows/s", naive_rate,
+                        "naive json+tree", ">= 50,000 rows/s, >= 10x naive", f"{batch_got}/{BATCH_ROWS} predicted"))
+        if lat.size:
+            rows.append(Row("stream", f"{kind}: latency p50 / p99 at 1,000 rows/s", float(np.percentile(lat, 50)), "ms",
+                            target="p99 <= 20 ms",
+                            note=f"p99 {np.percentile(lat, 99):.1f} ms; {lat.size}/{LATENCY_ROWS} rows; send -> prediction received"))
+    return rows
+
+
+if __name__ == "__main__":
+    emit(run())
