@@ -38,20 +38,27 @@ def _as_frame(X: Any, where: str) -> pd.DataFrame:
 
 
 def _numeric(frame: pd.DataFrame, where: str) -> pd.DataFrame:
-    """The table as float64 columns; a non-numeric column is refused by name."""
+    """The table as float64 columns; a cell that is not a number is refused by column, row and value."""
+    converted = {}
     for column in frame.columns:
-        dtype = frame[column].dtype
+        series = frame[column]
+        dtype = series.dtype
         if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
             continue
-        sample = frame[column].dropna()
-        found = sample.iloc[0] if len(sample) else str(dtype)
-        raise DataFormatError(
-            f"{where}: a sensor column is not numeric",
-            column=str(column),
-            found=found,
-            expected="a number (float) in every cell, NaN for a missing reading",
-            hint="convert the column with pd.to_numeric(..., errors='coerce') or drop it before fitting",
-        )
+        numbers = pd.to_numeric(series, errors="coerce")
+        bad = numbers.isna() & series.notna()
+        if bad.any():
+            row = bad.to_numpy().nonzero()[0][0]
+            raise DataFormatError(
+                f"{where}: a sensor column is not numeric (row {row}, time {series.index[row]})",
+                column=str(column),
+                found=series.iloc[row],
+                expected="a number in every cell, NaN for a missing reading",
+                hint="convert the column with pd.to_numeric(..., errors='coerce') or drop it",
+            )
+        converted[column] = numbers
+    if converted:
+        frame = frame.assign(**{str(k): v for k, v in converted.items()})
     return frame.astype("float64")
 
 
