@@ -23,7 +23,7 @@ class Plant:
     failed or locked-out duty pump is held off and the first free standby takes over its controls
     at once; without power every pump is off), and the fault effects: leak/burst emitters (zeroed
     while their node is cut off from every source: an isolated segment is depressurised; a crew
-    then repairs it ``CREW_TIME`` later), blockage minor losses, bearing wear, trips and power loss.
+    then repairs it ``CREW_TIME`` later, or reports nothing found), blockage minor losses, bearing wear, trips and power loss.
     Times are seconds from the start of the run.
     """
 
@@ -53,6 +53,7 @@ class Plant:
         self.running = {p: self.auto_open[p] for p in self.pumps}
         self.connected: frozenset[str] = frozenset()
         self._topology_changed = True
+        self._crew_called = False
 
     # -- fault state (precomputed per step: the schedule is known before the run) -------------
     def schedule(self, n_steps: int, step_seconds: int) -> None:
@@ -116,6 +117,7 @@ class Plant:
                 raise SimulationError(f"controller asked to {kind} {element!r}, which is not a link of the network")
             if kind == "close_valve":
                 self.closed.add(element)
+                self._crew_called = True
                 self.engine.set_link_open(element, False)
             else:
                 self.closed.discard(element)
@@ -170,20 +172,28 @@ class Plant:
                 self.emitter[node] = c
 
     def _dispatch_crews(self, k: int) -> None:
-        """A leak or burst cut off by isolation is repaired ``CREW_TIME`` later (if not repaired before)."""
+        """The controller shut a segment: a crew goes out and reports back ``CREW_TIME`` later.
+
+        A leak or burst it finds cut off is repaired then (unless its own end comes sooner); if it
+        finds nothing (the segment was the wrong one) it still reports the work done, so the
+        controller reopens the valves.
+        """
+        if not self._crew_called:
+            return
+        self._crew_called = False
         crew = max(1, CREW_TIME // self.step)
+        done = k + crew
+        if done < len(self._repaired):
+            self._repaired[done] = True
         for i, node in self.fault_nodes.items():
             if node in self.connected or i in self.repaired_at or not self._fault_size[i][k] > 0:
                 continue
-            done = k + crew
             end = self.secs[i][1]
             if end is not None and end // self.step <= done:
                 continue
             self.repaired_at[i] = done * self.step
             self._size[node][done:] -= self._fault_size[i][done:]
             self._fault_size[i][done:] = 0.0
-            if done < len(self._repaired):
-                self._repaired[done] = True
 
     def _set_block(self, link: str, k: float | None) -> None:
         if self.blocked.get(link) == k or (k is None and link not in self.blocked):

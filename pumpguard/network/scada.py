@@ -112,7 +112,6 @@ class ClosedLoop:
         self.noise = rng.normal(0.0, 1.0, (n, 3))
         self.rng = rng
         self._connected = None
-        self._base: dict = {}
         self._conn_mask = np.ones(len(self.p_sites), dtype=bool)
         self._bal = self._exp = self._vib = None
         self.latched = [False] * len(_RULES)
