@@ -136,6 +136,7 @@ def test_each_role_may_publish_only_its_own_topics(secured):
         (service, TOPICS.errors),
         (controller, TOPICS.controller_command),
         (controller, TOPICS.controller_state),
+        (operator, f"{TOPICS.base}/controller/operator"),  # an operator's request, checked by the controller
     ]
     denied = [
         (sensor, TOPICS.controller_command),  # a sensor's credentials cannot command the plant
@@ -143,6 +144,8 @@ def test_each_role_may_publish_only_its_own_topics(secured):
         (service, TOPICS.controller_command),
         (controller, TOPICS.prediction("pump_a")),
         (operator, TOPICS.telemetry("pump_a")),
+        (operator, TOPICS.controller_command),  # an operator asks the controller; never commands the plant
+        (sensor, f"{TOPICS.base}/controller/operator"),
     ]
     for who, topic in allowed:
         rc = who.publish(topic)
