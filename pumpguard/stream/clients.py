@@ -19,7 +19,7 @@ import pandas as pd
 
 from pumpguard.errors import ConfigError
 from pumpguard.stream.codec import TelemetryCodec, Topics, decode_object
-from pumpguard.stream.mqtt import DEFAULT_SESSION_EXPIRY_S, Broker, connect_properties, make_client
+from pumpguard.stream.connection import DEFAULT_SESSION_EXPIRY_S, Broker, connect_properties, make_client
 
 log = logging.getLogger("pumpguard.stream")
 
