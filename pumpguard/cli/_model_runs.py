@@ -117,8 +117,22 @@ def card_summary(card: dict) -> list[str]:
     ]
     a = card.get("assessment") or {}
     if a:
-        lines.append(f"assessment    {json.dumps(a, default=str)}")
+        lines.append("assessment    " + assessment_line(a))
     return lines
+
+
+def assessment_line(a: dict) -> str:
+    """The stored assessment summary (``headline`` + slice) in one line; unknown shapes as JSON."""
+    from pumpguard.evaluation.report import duration_text
+
+    if "events_total" not in a:
+        return json.dumps(a, default=str)
+    num = lambda x: "undefined" if x is None else f"{x:.3f}"  # noqa: E731
+    sl = a.get("assessed", {})
+    return (f"{a['events_caught']}/{a['events_total']} events caught, median lead time "
+            f"{duration_text(a.get('median_lead_time_s'))}, false alarms/day {num(a.get('false_alarms_per_day'))}, "
+            f"ROC-AUC {num(a.get('roc_auc'))} PR-AUC {num(a.get('pr_auc'))} ({a.get('truth')} truth); "
+            f"on {sl.get('start')} .. {sl.get('end')}")
 
 
 def print_lines(lines: list[str]) -> None:

@@ -122,7 +122,7 @@ def assess(
             update_card(model, {"assessed": report["slice"], "horizon_s": report["horizon_s"], **head})
         runs.print_lines(runs.headline_lines(report, head))
         console.print(f"written {out / 'assessment.json'} and {out / 'assessment.html'}"
-                      + (f"; model card of {model} updated" if update_model else ""), highlight=False)
+                      + (f"; model card of {model} updated" if update_model else ""), highlight=False, soft_wrap=True)
 
 
 def compare(

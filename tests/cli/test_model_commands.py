@@ -97,7 +97,7 @@ def test_assess_all_and_update_model_then_show(work):
     assert report["events"]["total"] == 2 and report["horizon_s"] == 6 * 3600
     shown = run("model", "show", model)
     assert shown.exit_code == 0, shown.output
-    assert "assessment" in shown.output and "events_caught" in shown.output
+    assert "assessment" in shown.output and "events caught" in shown.output
 
 
 def test_compare_side_by_side(work):
