@@ -30,7 +30,7 @@ from pumpguard.evaluation.events import (
     false_alarms,
     lookback_windows,
     match_events,
-    normal_rows,
+    normal_outside_events,
     parse_horizon,
     truth_kind,
 )
@@ -49,17 +49,12 @@ def warning_truth(labels: pd.DataFrame, horizon=DEFAULT_HORIZON) -> pd.Series:
     >>> warning_truth(lab, "2h").tolist()
     [0.0, 0.0, 1.0, 1.0, nan, 0.0]
     """
-    index = labels.index
     events = events_from_labels(labels)
-    normal = normal_rows(labels)
-    inside = np.zeros(len(index), dtype=bool)
-    for ev in events:
-        inside[np.searchsorted(index, ev.start, "left"):np.searchsorted(index, ev.last, "right")] = True
-    normal &= ~inside
+    normal = normal_outside_events(labels, events)
     truth = np.where(normal, 0.0, np.nan)
-    for win in lookback_windows(index, events, horizon, normal):
+    for win in lookback_windows(labels.index, events, horizon, normal):
         truth[win] = 1.0
-    return pd.Series(truth, index=index, name="warning")
+    return pd.Series(truth, index=labels.index, name="warning")
 
 
 def abnormal_truth(labels: pd.DataFrame) -> pd.Series:
@@ -106,8 +101,8 @@ def assess(
     0.75
     """
     _check_aligned(scores, alarms, labels)
-    order = np.argsort(scores.index.asi8, kind="stable")
     if not scores.index.is_monotonic_increasing:
+        order = np.argsort(scores.index.asi8, kind="stable")
         scores, alarms, labels = scores.iloc[order], alarms.iloc[order], labels.iloc[order]
         if predicted_status is not None:
             predicted_status = predicted_status.iloc[order]
@@ -126,7 +121,7 @@ def assess(
     horizon = parse_horizon(horizon)
     index = scores.index
     events = events_from_labels(labels)
-    outcomes = match_events(events, alarms, horizon, normal=_normal_outside(labels, events))
+    outcomes = match_events(events, alarms, horizon, normal=normal_outside_events(labels, events))
     fa = false_alarms(alarms, labels, events, horizon)
 
     ranking: dict = {}
@@ -206,14 +201,6 @@ def headline(report: dict) -> dict:
         "alarm_f1": (alarms.get("per_class", {}).get("1", {}) or {}).get("f1"),
         "status_macro_f1": None if status is None else status["macro_f1"],
     }
-
-
-def _normal_outside(labels: pd.DataFrame, events) -> np.ndarray:
-    normal = normal_rows(labels)
-    index = labels.index
-    for ev in events:
-        normal[np.searchsorted(index, ev.start, "left"):np.searchsorted(index, ev.last, "right")] = False
-    return normal
 
 
 def _label_text(values: pd.Series) -> np.ndarray:

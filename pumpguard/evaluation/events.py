@@ -263,7 +263,7 @@ def match_events(
     index = alarms.index
     on = alarm_rows(alarms)
     if normal is None:
-        normal = ~_inside_events(index, events)
+        normal = ~event_rows(index, events)
     windows = lookback_windows(index, events, horizon, normal)
     outcomes = []
     previous_last = None
@@ -301,11 +301,17 @@ def match_events(
     return outcomes
 
 
-def _inside_events(index: pd.DatetimeIndex, events: list[Event]) -> np.ndarray:
+def event_rows(index: pd.DatetimeIndex, events: list[Event]) -> np.ndarray:
+    """True on the rows that belong to an event (from its start to its last row, recovery included)."""
     inside = np.zeros(len(index), dtype=bool)
     for ev in events:
         inside[np.searchsorted(index, ev.start, "left"):np.searchsorted(index, ev.last, "right")] = True
     return inside
+
+
+def normal_outside_events(labels: pd.DataFrame, events: list[Event]) -> np.ndarray:
+    """Normal rows that belong to no event: where a warning can fall and a false alarm can start."""
+    return normal_rows(labels) & ~event_rows(labels.index, events)
 
 
 @dataclass(frozen=True)
@@ -340,7 +346,7 @@ def false_alarms(alarms: pd.Series, labels: pd.DataFrame, events: list[Event] | 
     index = alarms.index
     if events is None:
         events = events_from_labels(labels)
-    normal = normal_rows(labels) & ~_inside_events(index, events)
+    normal = normal_outside_events(labels, events)
     eligible = normal.copy()
     for win in lookback_windows(index, events, horizon, normal):
         eligible[win] = False
