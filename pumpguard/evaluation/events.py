@@ -213,7 +213,17 @@ def lookback_windows(index: pd.DatetimeIndex, events: list[Event], horizon, norm
 
 @dataclass(frozen=True)
 class EventOutcome:
-    """What the alarms did around one event. ``outcome`` is ``caught``, ``late`` or ``missed``."""
+    """What the alarms did around one event. ``outcome`` is ``caught``, ``late`` or ``missed``.
+
+    Examples
+    --------
+    >>> idx = pd.date_range("2018-04-01", periods=5, freq="h", tz="UTC")
+    >>> status = pd.Series(["NORMAL"] * 3 + ["BROKEN", "NORMAL"], index=idx)
+    >>> alarms = pd.Series([0.0, 0.0, 0.0, 1.0, 0.0], index=idx)   # first alarm only while BROKEN
+    >>> o = match_events(failure_events(status), alarms, "12h")[0]
+    >>> o.outcome, o.lead_time, o.detection_delay
+    ('late', None, Timedelta('0 days 00:00:00'))
+    """
 
     event: Event
     window_start: pd.Timestamp

@@ -19,7 +19,14 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 @dataclass(frozen=True)
 class ClassScores:
-    """Precision, recall and F1 of one class (``None`` where the ratio has a zero denominator)."""
+    """Precision, recall and F1 of one class (``None`` where the ratio has a zero denominator).
+
+    Examples
+    --------
+    >>> s = confusion_matrix(["BROKEN", "NORMAL"], ["NORMAL", "NORMAL"]).scores()["BROKEN"]
+    >>> s.recall, s.precision, s.support
+    (0.0, None, 1)
+    """
 
     label: str
     precision: float | None
