@@ -38,7 +38,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from pumpguard.detectors._validation import check_fraction, check_positive_int
 from pumpguard.detectors.base import Detector, balanced_weights, thin_normal_rows
 from pumpguard.detectors.labels import failure_within, parse_horizon
-from pumpguard.detectors.supervised import split_gain_importance
+from pumpguard.detectors.supervised import _MAX_BINS, split_gain_importance
 from pumpguard.errors import DataFormatError
 
 
@@ -155,6 +155,7 @@ class EarlyWarningDetector(Detector):
             learning_rate=self.learning_rate,
             max_leaf_nodes=self.max_leaf_nodes,
             early_stopping=False,
+            max_bins=_MAX_BINS,
             random_state=self.random_state,
         ).fit(features, target, sample_weight=weight)
         self.feature_importances_ = split_gain_importance(self.model_, features.shape[1])
