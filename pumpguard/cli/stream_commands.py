@@ -65,6 +65,9 @@ def serve(
     ca_file: Path | None = typer.Option(None, "--ca", help="CA certificate for mqtts:// (default: the system's)."),
     root: str = typer.Option("pumpguard", "--root", help="Topic root."),
     max_batch: int = typer.Option(5000, "--max-batch", min=1, help="Messages scored together at most."),
+    nodes: Path | None = typer.Option(
+        None, "--nodes", help='Also assemble rows from per-node readings: JSON {"period_s": 60, "nodes": {"J12": {"asset", "sensor", "unit"}}}.'
+    ),
     verbose: bool = typer.Option(True, "--verbose/--quiet", help="Log connections and a summary every 30 s."),
 ) -> None:
     """Subscribe to telemetry, score each row with MODEL, publish predictions (QoS 1, persistent session).
@@ -85,11 +88,25 @@ def serve(
         if share_group is not None:
             _check_name(share_group, "share-group")
         address = Broker.from_url(broker, ca_file=str(ca_file) if ca_file else None)
+        assembler = None
+        if nodes is not None:
+            from pumpguard.stream.assembler import assembler_from_config
+
+            try:
+                config = orjson.loads(nodes.read_bytes())
+            except orjson.JSONDecodeError as exc:
+                raise ConfigError(f"{nodes}: not JSON ({exc})") from None
+            assembler = assembler_from_config(config, where=str(nodes))
         trained = load_model(model)
         scorer = StreamScorer(trained)
+        if assembler is not None:
+            unknown = sorted({b.sensor for b in assembler.nodes.values()} - set(scorer.sensors))
+            if unknown:
+                raise ConfigError(f"{nodes}: sensors {', '.join(unknown)} are not read by the model ({scorer.model_name})")
         worker = client_id or f"pumpguard-serve-{'all' if site == '+' else site}" + (f"-{share_group}" if share_group else "")
         service = ScoringService(
-            scorer, address, topics=Topics(site=site, root=root), client_id=worker, share_group=share_group, max_batch_rows=max_batch
+            scorer, address, topics=Topics(site=site, root=root), client_id=worker, share_group=share_group,
+            max_batch_rows=max_batch, assembler=assembler,
         )
         stop = _stop_on_signals()
         err_console.print(
@@ -170,6 +187,8 @@ def _line(kind: str, topic: str, body: object) -> str:
         return "\n".join(f"{kind:<10} {x}" for x in parts)
     if kind == "errors":
         return f"{kind:<10} {body.get('topic')}: {body.get('reason')}"
+    if kind == "quality":
+        return f"{kind:<10} {body.get('ts')} {body.get('asset')} {body.get('kind')} {','.join(body.get('nodes', []))}: {body.get('detail')}"
     return f"{kind:<10} {topic}: {orjson.dumps(body).decode()}"
 
 
@@ -181,7 +200,7 @@ def listen(
     ca_file: Path | None = typer.Option(None, "--ca", help="CA certificate for mqtts://."),
     root: str = typer.Option("pumpguard", "--root", help="Topic root."),
 ) -> None:
-    """Print predictions, errors, controller state/events/commands and service presence as they arrive.
+    """Print predictions, data-quality events, errors, controller state/events/commands and service presence as they arrive.
 
     Example: pumpguard listen --broker mqtt://localhost:1883 --site plant1 --count 10
     """

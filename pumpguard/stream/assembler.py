@@ -117,6 +117,11 @@ class RowAssembler:
         self.watermark: datetime | None = None
         self.repeats = 0
 
+    @property
+    def open_rows(self) -> int:
+        """Rows waiting for nodes."""
+        return len(self._open)
+
     def slot(self, ts: datetime) -> datetime:
         """The grid time nearest ``ts``."""
         return _EPOCH + round((ts - _EPOCH) / self.period) * self.period
@@ -199,3 +204,34 @@ class RowAssembler:
             return [], []
         latest = max(key[2] for key in self._open)
         return self.advance(latest + self.wait + self.period)
+
+
+def assembler_from_config(config: object, *, where: str = "node map") -> RowAssembler:
+    """A :class:`RowAssembler` from the JSON of ``pumpguard serve --nodes FILE``.
+
+    Examples
+    --------
+    >>> asm = assembler_from_config({"period_s": 1, "nodes": {"J1": {"asset": "pump_a", "sensor": "p_J1", "unit": "m"}}})
+    >>> asm.period.total_seconds(), asm.tolerance.total_seconds(), asm.nodes["J1"].sensor
+    (1.0, 0.25, 'p_J1')
+    """
+    example = '{"period_s": 60, "nodes": {"J12": {"asset": "pump_a", "sensor": "p_J12", "unit": "m"}}}'
+    if not isinstance(config, dict) or not isinstance(config.get("nodes"), dict):
+        raise ConfigError(f"{where}: expected an object with \"nodes\", e.g. {example}")
+
+    def seconds(key: str, required: bool = False) -> timedelta | None:
+        value = config.get(key)
+        if value is None:
+            if required:
+                raise ConfigError(f"{where}: {key!r} (the sampling period in seconds) is missing, e.g. {example}")
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: {key!r} is {value!r}, expected a number of seconds")
+        return timedelta(seconds=float(value))
+
+    nodes = {}
+    for node_id, entry in config["nodes"].items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("asset"), str) or not isinstance(entry.get("sensor"), str):
+            raise ConfigError(f"{where}: node {node_id!r} needs \"asset\" and \"sensor\" (text), found {entry!r}")
+        nodes[str(node_id)] = NodeBinding(entry["asset"], entry["sensor"], str(entry.get("unit", "")))
+    return RowAssembler(nodes, period=seconds("period_s", required=True), tolerance=seconds("tolerance_s"), wait=seconds("wait_s"))

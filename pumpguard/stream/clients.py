@@ -143,11 +143,11 @@ def listen(
     on_message: Callable[[str, str, object], None],
     stop: threading.Event,
     client_id: str | None = None,
-    kinds: tuple[str, ...] = ("prediction", "errors", "controller/state", "controller/event", "controller/command", "service"),
+    kinds: tuple[str, ...] = ("prediction", "quality", "errors", "controller/state", "controller/event", "controller/command", "service"),
     ready: threading.Event | None = None,
     persistent: bool = False,
 ) -> None:
-    """Call ``on_message(kind, topic, decoded JSON)`` for predictions, errors, controller and presence
+    """Call ``on_message(kind, topic, decoded JSON)`` for predictions, data quality, errors, controller and presence
     messages until ``stop`` is set. By default a clean session (a listener shows what happens from
     now on); ``persistent=True`` with a fixed ``client_id`` misses nothing across broker restarts."""
     if persistent and not client_id:
@@ -155,6 +155,7 @@ def listen(
     client = make_client(client_id or "", broker)
     filters = {
         "prediction": topics.prediction("+"),
+        "quality": topics.quality("+"),
         "errors": topics.errors,
         "controller/state": topics.controller_state,
         "controller/event": topics.controller_event,

@@ -22,12 +22,17 @@ import queue
 import threading
 import time
 from collections import deque
+import itertools
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from pumpguard.stream.assembler import DataQualityEvent, RowAssembler
 from pumpguard.stream.codec import (
     Rejected,
     TelemetryCodec,
+    TelemetryRow,
     Topics,
+    encode_object,
     encode_predictions,
     encode_presence,
 )
@@ -58,6 +63,8 @@ class _Delivery:
     qos: int
     generation: int
     outstanding: int = 0
+    #: a node reading inside a row that is not complete yet
+    held: bool = False
 
 
 @dataclass
@@ -67,6 +74,7 @@ class ServiceStats:
     predictions: int = 0
     rejected: int = 0
     duplicates: int = 0
+    quality_events: int = 0
     connects: int = 0
     started: float = field(default_factory=time.monotonic)
 
@@ -91,8 +99,13 @@ class ScoringService:
         receive_maximum: int = DEFAULT_RECEIVE_MAXIMUM,
         max_batch_rows: int = DEFAULT_MAX_BATCH_ROWS,
         codec: TelemetryCodec | None = None,
+        assembler: RowAssembler | None = None,
     ) -> None:
         self.scorer = scorer
+        #: rows from per-node readings (subscribes to the node topics, not shared: see docs/mqtt.md)
+        self.assembler = assembler
+        self._row_owners: dict[tuple, list[_Delivery]] = {}
+        self._clock: tuple | None = None
         self.broker = broker
         self.topics = topics or Topics()
         self.client_id = client_id
@@ -101,6 +114,7 @@ class ScoringService:
         self.receive_maximum = receive_maximum
         self.max_batch_rows = max_batch_rows
         self.codec = codec or TelemetryCodec(sensors=scorer.sensors, topics=self.topics)
+
         self.stats = ServiceStats()
         self.connected = threading.Event()
         #: set once the broker has confirmed the subscription (telemetry from then on is kept for us)
@@ -140,6 +154,8 @@ class ScoringService:
         self.stats.connects += 1
         subscription = self.topics.subscription_telemetry(self.share_group)
         client.subscribe(subscription, qos=1)
+        if self.assembler is not None:
+            client.subscribe(self.topics.subscription_nodes(), qos=1)
         client.publish(self.presence_topic, self._presence("online"), qos=1, retain=True)
         log.info(
             "connected to %s:%s (session %s), subscribed to %s",
@@ -194,12 +210,12 @@ class ScoringService:
             delivery.outstanding += 1
         self._pending[info.mid] = list(deliveries)
 
-    def _error(self, rejected: Rejected, delivery: _Delivery) -> None:
+    def _error(self, rejected: Rejected, *deliveries: _Delivery) -> None:
         self.stats.rejected += 1
         parsed = self.topics.parse(rejected.topic)
         site = parsed[1] if parsed else (self.topics.site if self.topics.site != "+" else "_all")
         topic = Topics(site=site, root=self.topics.root).errors
-        self._send(topic, rejected.to_error(received_at=now_utc()), delivery)
+        self._send(topic, rejected.to_error(received_at=now_utc()), *deliveries)
 
     def _take(self, timeout: float) -> list[tuple]:
         try:
@@ -216,46 +232,95 @@ class ScoringService:
 
     def handle(self, messages: list[tuple]) -> None:
         """Decode, score and publish a batch of received messages ``(topic, payload, mid, qos, gen)``."""
-        spans = []
-        rows = []
+        items: list[tuple[TelemetryRow, tuple[_Delivery, ...]]] = []
+        deliveries = []
         for topic, payload, mid, qos, generation in messages:
             delivery = _Delivery(mid=mid, qos=qos, generation=generation)
+            deliveries.append(delivery)
+            if self.assembler is not None and "/node/" in topic and (self.topics.parse(topic) or ("",))[0] == "node":
+                self._take_node(topic, payload, delivery, items)
+                continue
             decoded = self.codec.decode_telemetry(topic, payload)
             for rejected in decoded.rejected:
                 self._error(rejected, delivery)
-            spans.append((topic, decoded, delivery, len(rows)))
-            rows.extend(decoded.rows)
+            items.extend((row, (delivery,)) for row in decoded.rows)
         self.stats.messages += len(messages)
+        self._score_and_publish(items, deliveries)
+
+    def _score_and_publish(self, items: list[tuple[TelemetryRow, tuple[_Delivery, ...]]], deliveries: list[_Delivery]) -> None:
+        rows = [row for row, _ in items]
         self.stats.rows += len(rows)
         try:
             predictions = self.scorer.score(rows)
         except Exception as exc:  # a detector bug must not stop the service: report every row
             log.exception("scoring failed")
             predictions = [None] * len(rows)
-            for topic, decoded, delivery, start in spans:
-                for row in decoded.rows:
-                    payload = TelemetryCodec.encode_rows([(row.ts, row.values)])
-                    self._error(Rejected(f"scoring failed: {type(exc).__name__}: {exc}", topic, payload), delivery)
+            for row, owners in items:
+                payload = TelemetryCodec.encode_rows([(row.ts, row.values)])
+                topic = Topics(site=row.site, root=self.topics.root).telemetry(row.asset)
+                self._error(Rejected(f"scoring failed: {type(exc).__name__}: {exc}", topic, payload), *owners)
         self.stats.duplicates = self.scorer.duplicates
         # one prediction message per asset per scoring batch: a message per row would cost a paho
-        # publish (~80 us) per row; a single prediction keeps the single form
-        grouped: dict[tuple[str, str], tuple[list[dict], list[_Delivery], bool]] = {}
-        for topic, decoded, delivery, start in spans:
-            mine = [p for p in predictions[start : start + len(decoded.rows)] if p is not None]
-            if mine:
-                row = decoded.rows[0]
-                found = grouped.setdefault((row.site, row.asset), ([], [], False))
-                found[0].extend(mine)
-                found[1].append(delivery)
-                if decoded.batch:
-                    grouped[(row.site, row.asset)] = (found[0], found[1], True)
-        for (site, asset), (mine, deliveries, batch) in grouped.items():
+        # publish (~80 us) per row
+        grouped: dict[tuple[str, str], tuple[list[dict], dict[int, _Delivery]]] = {}
+        for (row, owners), prediction in zip(items, predictions):
+            if prediction is not None:
+                found = grouped.setdefault((row.site, row.asset), ([], {}))
+                found[0].append(prediction)
+                found[1].update((id(d), d) for d in owners)
+        for (site, asset), (mine, owners) in grouped.items():
             out = Topics(site=site, root=self.topics.root).prediction(asset)
-            self._send(out, encode_predictions(mine, batch=batch or len(mine) > 1), *deliveries)
+            self._send(out, encode_predictions(mine, batch=len(mine) > 1), *owners.values())
             self.stats.predictions += len(mine)
-        for topic, decoded, delivery, start in spans:
-            if delivery.outstanding == 0:  # only repeats: nothing to wait for
+        for delivery in itertools.chain(deliveries, (d for _, owners in items for d in owners)):
+            if delivery.outstanding == 0 and not delivery.held:  # only repeats: nothing to wait for
                 self._ack(delivery)
+
+    # -- rows from node readings ------------------------------------------------------------------
+
+    def _take_node(self, topic: str, payload: bytes, delivery: _Delivery, items: list) -> None:
+        reading = self.codec.decode_node(topic, payload)
+        if isinstance(reading, Rejected):
+            self._error(reading, delivery)
+            return
+        assembler = self.assembler
+        rows, events = assembler.add(reading)
+        self._clock = (assembler.watermark, time.monotonic())
+        refused = [e for e in events if e.kind != "missing"]  # about this reading: it joined no row
+        for event in events:
+            self._quality(event, delivery if event in refused else None)
+        binding = assembler.nodes.get(reading.node_id)
+        if not refused and binding is not None:
+            # acknowledged only once the row it joined is predicted: a crash before that redelivers it
+            delivery.held = True
+            self._row_owners.setdefault((reading.site, binding.asset, assembler.slot(reading.ts)), []).append(delivery)
+        items.extend((row, self._release(row)) for row in rows)
+
+    def _release(self, row: TelemetryRow) -> tuple[_Delivery, ...]:
+        owners = self._row_owners.pop((row.site, row.asset, row.ts), [])
+        for delivery in owners:
+            delivery.held = False
+        return tuple(owners)
+
+    def _quality(self, event: DataQualityEvent, delivery: _Delivery | None) -> None:
+        self.stats.quality_events += 1
+        topic = Topics(site=event.site, root=self.topics.root).quality(event.asset or "_unknown")
+        payload = encode_object(event.to_payload())
+        if delivery is None:
+            self._client.publish(topic, payload, qos=1)
+        else:
+            self._send(topic, payload, delivery)
+
+    def _advance_by_wall_clock(self) -> None:
+        """Close rows whose nodes went silent: the readings' clock moved on by the wall time since."""
+        if self.assembler is None or self._clock is None or not self.assembler.open_rows:
+            return
+        watermark, at = self._clock
+        rows, events = self.assembler.advance(watermark + timedelta(seconds=time.monotonic() - at))
+        for event in events:
+            self._quality(event, None)
+        if rows:
+            self._score_and_publish([(row, self._release(row)) for row in rows], [])
 
     def run(self, stop: threading.Event | None = None, *, until=None) -> ServiceStats:
         """Serve until ``stop`` is set or ``until(stats)`` returns True; then leave cleanly."""
@@ -275,6 +340,8 @@ class ScoringService:
                 taken = self._take(timeout=0.05)
                 if taken:
                     self.handle(taken)
+                elif self.assembler is not None:
+                    self._advance_by_wall_clock()
                 if until is not None and until(self.stats):
                     break
         finally:

@@ -112,3 +112,19 @@ def test_advance_by_wall_clock_when_all_nodes_are_silent(asm):
 def test_bad_parameters(kwargs):
     with pytest.raises(ConfigError):
         RowAssembler(NODES, **kwargs)
+
+
+def test_config_from_json():
+    from pumpguard.stream.assembler import assembler_from_config
+
+    asm = assembler_from_config({"period_s": 60, "tolerance_s": 5, "wait_s": 120,
+                                 "nodes": {"J1": {"asset": "a", "sensor": "s1"}}})
+    assert (asm.tolerance, asm.wait, asm.nodes["J1"].unit) == (5 * S, 120 * S, "")
+    for bad, message in [
+        ([], "expected an object"),
+        ({"nodes": {"J1": {"asset": "a", "sensor": "s"}}}, "'period_s'"),
+        ({"period_s": "60", "nodes": {}}, "expected a number"),
+        ({"period_s": 60, "nodes": {"J1": {"asset": "a"}}}, "node 'J1' needs"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            assembler_from_config(bad)

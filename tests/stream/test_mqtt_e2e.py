@@ -160,3 +160,49 @@ def test_broker_restart_mid_stream_loses_nothing(mosquitto, topic_root, detector
     missing = sorted(set(frame.index.strftime("%Y-%m-%dT%H:%M:%SZ")) - distinct)
     assert not missing, f"{len(missing)} rows were never predicted: {missing[:5]}...; service {service.service.stats}"
     assert service.service.stats.connects >= 2
+
+
+def test_rows_assembled_from_node_readings_are_scored_and_quality_is_reported(mosquitto, topic_root, detector):
+    from datetime import datetime, timedelta, timezone
+
+    from pumpguard.stream.assembler import NodeBinding, RowAssembler
+    from pumpguard.stream.codec import TelemetryCodec
+
+    broker = Broker.from_url(mosquitto.url)
+    topics = Topics(site=SITE, root=topic_root)
+    nodes = {f"J{i}": NodeBinding("pump_n", f"sensor_0{i}", "m") for i in range(3)}
+    assembler = RowAssembler(nodes, period=timedelta(seconds=1))  # SKAB-like 1 s sampling
+    collector = Collector(broker, topics)
+    service = Service(detector, broker, topics, assembler=assembler)
+    client = make_client("node-sender", broker)
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    t0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    infos = []
+    for i in range(20):
+        for j in range(3):
+            if i >= 10 and j == 2:
+                continue  # node J2 goes silent for the last ten rows
+            ts = t0 + timedelta(seconds=i, milliseconds=40 * j)  # clocks a little apart
+            infos.append(client.publish(topics.node(f"J{j}"), TelemetryCodec.encode_node(ts, 0.1 * j, "m"), qos=1))
+    infos.append(client.publish(topics.node("J2"), TelemetryCodec.encode_node(t0 + timedelta(seconds=1), 0.2, "m"), qos=1))  # late
+    infos.append(client.publish(topics.node("X9"), TelemetryCodec.encode_node(t0, 1.0), qos=1))  # not configured
+    infos.append(client.publish(topics.node("J0"), b"{broken", qos=1))
+    for info in infos:
+        info.wait_for_publish(10)
+    collector.wait_for(20, n_errors=1, timeout=20)
+    time.sleep(0.3)
+    client.disconnect()
+    client.loop_stop()
+    service.close()
+    collector.close()
+    predictions = collector.predictions()
+    assert sorted({p["ts"] for p in predictions}) == [(t0 + timedelta(seconds=i)).strftime("%Y-%m-%dT%H:%M:%SZ") for i in range(20)]
+    assert len(predictions) == 20 and {p["asset"] for p in predictions} == {"pump_n"}
+    assert [e["reason"][:8] for e in collector.errors()] == ["not JSON"]
+    stats = service.service.stats
+    assert stats.quality_events == 12  # 10 rows missing J2, 1 late reading, 1 unknown node
+    quality = Counter(b["kind"] for k, _, b in collector.messages if k == "quality")
+    assert quality == {"missing": 10, "late": 1, "unknown_node": 1}
+    assert all(b["nodes"] == ["J2"] for k, _, b in collector.messages if k == "quality" and b["kind"] == "missing")
+    assert service.service._row_owners == {}  # every reading was acknowledged after its row was predicted

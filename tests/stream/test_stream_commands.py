@@ -39,11 +39,14 @@ def test_help_has_an_example(app, command):
         (["replay", "x.csv", "--broker", "mqtt://h", "--asset", "a/b"], "--asset 'a/b'"),
         (["serve", "--broker", "mqtt://h", "--model", "nothere.skops"], "nothere.skops"),
         (["listen", "--broker", "mqtt://h:port"], "port is not a number"),
+        (["serve", "--broker", "mqtt://h", "--model", "m.skops", "--nodes", "x.csv"], "not JSON"),
+        (["serve", "--broker", "mqtt://h", "--model", "m.skops", "--nodes", "nodes.json"], "expected an object"),
     ],
 )
 def test_bad_input_is_one_clear_line(app, args, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "x.csv").write_text("timestamp,sensor_00\n2024-01-01T00:00:00Z,1.0\n")
+    (tmp_path / "nodes.json").write_text("[]")
     result = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
