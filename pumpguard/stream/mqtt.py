@@ -360,7 +360,10 @@ class ScoringService:
             time.sleep(0.01)
         self._settle()
         if farewell is not None:
-            while not farewell.is_published() and self.connected.is_set() and time.monotonic() < deadline:
-                time.sleep(0.01)
+            try:
+                while not farewell.is_published() and self.connected.is_set() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+            except (RuntimeError, ValueError):  # the connection went while saying goodbye: the will says it
+                pass
         client.disconnect()
         client.loop_stop()
