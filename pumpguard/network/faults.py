@@ -20,8 +20,10 @@ pump_bearing      pump (the duty pump)        duration: wear period before the b
 pump_trip         pump (the duty pump)        duration: until restarted (2h)
 power_loss        (none: every pump)          duration (3h)
 sensor_stuck      sensor id or readable name  duration (6h)
-sensor_drift      sensor                      severity: drift per day as a fraction of the sensor's median (0.02); duration (7d)
-sensor_spike      sensor                      severity: height in standard deviations of the sensor (8); duration (3min)
+sensor_drift      sensor                      severity: drift per day as a fraction of the sensor's median before the
+                                              start, negative = downwards (0.02); duration (7d)
+sensor_spike      sensor                      severity: height in standard deviations of the sensor before the start,
+                                              negative = downwards (8); duration (3min)
 sensor_dropout    sensor                      duration (1d)
 ================  ==========================  ===========================================================
 
@@ -173,7 +175,10 @@ def _build(kind: str, location: str | None, params: dict[str, object], where: st
         severity = float(values["severity"])  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise ConfigError(f"{where}: severity {values['severity']!r} is not a number") from None
-    if not severity > 0:
+    if kind in ("sensor_drift", "sensor_spike"):
+        if severity == 0 or severity != severity:
+            raise ConfigError(f"{where}: severity must be non-zero (negative drifts or spikes go down), got {severity:g}")
+    elif not severity > 0:
         raise ConfigError(f"{where}: severity must be positive, got {severity:g}")
     return Fault(kind, location or None, start, durations.get("duration"), severity,
                  durations.get("growth"), durations.get("repair"))

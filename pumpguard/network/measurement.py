@@ -241,13 +241,24 @@ def instrument(true: np.ndarray, kinds: list[str], step_seconds: int, rng: np.ra
     return out
 
 
+def sensor_fault_scale(history: np.ndarray, now: float) -> tuple[float, float]:
+    """(|median|, standard deviation) of a sensor before its fault: the units of drift and spike."""
+    finite = history[np.isfinite(history)]
+    if len(finite) < 2:
+        level = abs(now) if np.isfinite(now) else 1.0
+        return level, max(0.1 * level, 1e-3)
+    level = float(np.median(np.abs(finite)))
+    return level, float(np.std(finite)) or max(0.1 * level, 1e-3)
+
+
 def apply_sensor_faults(readings: np.ndarray, true: np.ndarray, faults, columns: dict[int, int], step_seconds: int
                         ) -> None:
     """Lay sensor faults (of the instrument, not the process) over the readings, in place.
 
     ``columns`` maps a fault's position in ``faults`` to its column. stuck: the last reading before
-    the start is repeated; drift: ``severity`` x |median| per day added linearly; spike: ``severity``
-    standard deviations added; dropout: missing.
+    the start is repeated; drift: ``severity`` x |median before the start| per day, added linearly;
+    spike: ``severity`` standard deviations (before the start) added; dropout: missing. The SCADA
+    loop applies the same laws to the pressure loggers and the vibration sensor it reads.
     """
     n = readings.shape[0]
     for i, j in columns.items():
@@ -257,14 +268,13 @@ def apply_sensor_faults(readings: np.ndarray, true: np.ndarray, faults, columns:
         if a >= b:
             continue
         col = readings[:, j]
-        scale = float(np.nanmedian(np.abs(true[:, j]))) if np.isfinite(true[:, j]).any() else 1.0
+        level, sd = sensor_fault_scale(true[:a, j], true[a, j])
         if f.kind == "sensor_stuck":
             before = col[:a][np.isfinite(col[:a])]
-            col[a:b] = before[-1] if len(before) else scale
+            col[a:b] = before[-1] if len(before) else true[a, j]
         elif f.kind == "sensor_drift":
-            col[a:b] += f.severity * scale * np.arange(b - a) * step_seconds / 86400.0
+            col[a:b] += f.severity * level * np.arange(b - a) * step_seconds / 86400.0
         elif f.kind == "sensor_spike":
-            sd = float(np.nanstd(true[:, j])) or max(scale * 0.1, 1.0)
             col[a:b] += f.severity * sd
         elif f.kind == "sensor_dropout":
             col[a:b] = np.nan

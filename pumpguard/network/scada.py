@@ -19,6 +19,7 @@ from wntr.epanet.util import EN
 
 from pumpguard.network import measurement as meas
 from pumpguard.network.controller import Controller, ControllerConfig, Observation, State
+from pumpguard.network.faults import SENSOR_KINDS
 from pumpguard.network.isolation import build_isolation_plan
 from pumpguard.network.localisation import rank_locations
 from pumpguard.network.plant import Plant
@@ -124,6 +125,42 @@ class ClosedLoop:
         self.source_signs = [sg for _, sg in self.source_links]
         self.suspected: tuple[str, ...] | None = None
         self.onset: int | None = None
+        self.PV = np.zeros((n, len(self.p_sites)))  # the pressures as the SCADA reads them
+        self.VV = np.zeros(n)  # the duty pump's vibration as the SCADA reads it
+        self.overlays = self._sensor_overlays(n)
+
+    def _sensor_overlays(self, n: int) -> list[dict]:
+        """Sensor faults on what the SCADA reads: the pressure loggers and the duty pump's vibration."""
+        out = []
+        for f in self.faults:
+            if f.kind not in SENSOR_KINDS:
+                continue
+            spec = self.layout.specs[self.layout.resolve(f.location)]
+            if spec.quantity == "pressure" and spec.element in self.p_sites:
+                site = self.p_sites.index(spec.element)
+            elif spec.quantity == "vibration" and spec.element == self.layout.duty_pump:
+                site = None
+            else:
+                continue  # flow meters, levels, health: not read by the rules
+            a = int(f.start.total_seconds() // self.step)
+            b = n if f.end is None else min(n, -(-int(f.end.total_seconds()) // self.step))
+            out.append({"fault": f, "site": site, "a": a, "b": b, "held": None, "level": None, "sd": None})
+        return out
+
+    def _seen(self, ov: dict, k: int, value: float, history: np.ndarray) -> float | None:
+        """``value`` as the faulty instrument reports it (``None``: no reading)."""
+        f = ov["fault"]
+        if ov["level"] is None:
+            ov["level"], ov["sd"] = meas.sensor_fault_scale(history[:k], value)
+            before = history[:k][np.isfinite(history[:k])]
+            ov["held"] = float(before[-1]) if len(before) else value
+        if f.kind == "sensor_stuck":
+            return ov["held"]
+        if f.kind == "sensor_drift":
+            return value + f.severity * ov["level"] * (k - ov["a"]) * self.step / 86400.0
+        if f.kind == "sensor_spike":
+            return value + f.severity * ov["sd"]
+        return None  # dropout
 
     def on_start(self) -> None:
         """Faults in effect from the first instant (called once EPANET has initialised)."""
@@ -184,16 +221,30 @@ class ClosedLoop:
         excess = self._bal - self._exp
         limit = rules.balance_rel * self._exp + rules.balance_abs
         c_balance = excess > limit
-        # low service pressure at in-service demand loggers
-        min_p = min(pressures[i] for i in self._sites) + 0.05 * noise[1] if self._sites else None
+        # low service pressure at in-service demand loggers (as read: sensor faults included)
+        seen: list[float | None] = list(pressures)
+        vib_fault = None
+        for ov in self.overlays:
+            if ov["a"] <= k < ov["b"]:
+                if ov["site"] is None:
+                    vib_fault = ov
+                else:
+                    seen[ov["site"]] = self._seen(ov, k, pressures[ov["site"]], self.PV[:, ov["site"]])
+        self.PV[k] = [np.nan if v is None else v for v in seen]
+        readable = [seen[i] for i in self._sites if seen[i] is not None]
+        min_p = min(readable) + 0.05 * noise[1] if readable else None
         c_pressure = min_p is not None and min_p < rules.low_pressure
         # duty pump vibration
         c_vibration = False
         if self.duty_col is not None:
             d = self.duty_col
             vib = meas.vibration_level(flows[d], speeds[d], running[d], wear, self.bep[0]) * (1.0 + 0.05 * noise[2])
-            self._vib = vib if self._vib is None else self._vib + self.a_vib * (vib - self._vib)
-            c_vibration = self._vib > rules.vibration
+            if vib_fault is not None:
+                vib = self._seen(vib_fault, k, vib, self.VV)
+            self.VV[k] = np.nan if vib is None else vib
+            if vib is not None:
+                self._vib = vib if self._vib is None else self._vib + self.a_vib * (vib - self._vib)
+            c_vibration = self._vib is not None and self._vib > rules.vibration
         cond = (c_balance, c_pressure, c_vibration)
         latched = self.latched
         new = [r for r in range(3) if cond[r] and not latched[r]]
@@ -232,12 +283,13 @@ class ClosedLoop:
         """Rank candidate locations from the pressure loggers' drop since before the anomaly began."""
         day = 86400 // self.step
         before = max((self.onset if self.onset is not None else k) - LOOKBACK_STEPS, 0)
-        now = self.P[k]
-        drops = [self.P[before] - now]
+        now = self.PV[k]
+        drops = [self.PV[before] - now]
         if k >= day:
-            drops.append(self.P[k - day] - now)
+            drops.append(self.PV[k - day] - now)
         score = np.zeros(len(self.p_sites))
         for d in drops:
+            d = np.nan_to_num(d, nan=0.0)  # a logger without a reading contributes nothing
             score += np.clip(d - np.median(d), 0.0, None)
         score[~self._conn_mask] = 0.0
         if not score.any():

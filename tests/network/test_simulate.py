@@ -144,3 +144,14 @@ def test_an_isolated_burst_is_repaired_by_the_crew_and_the_standby_covers_a_trip
     assert cut_off.max() < 0.5  # the shut segment is depressurised
     trip = r.dataset.frame.loc["2018-04-01 20:10":"2018-04-01 21:50"]
     assert (trip["flow_PUMP-1"].fillna(0) == 0).all() and trip["flow_PUMP-2"].min() > 25
+
+
+def test_a_drifting_logger_fools_the_scada_and_the_crew_finds_nothing():
+    r = simulate(days=2, faults="sensor_drift@pressure_J-N4:start=2h,severity=-0.6,duration=1d", seed=0)
+    tr = r.transitions_frame()
+    assert tr["to"].tolist() == ["ALARM", "ISOLATING", "NORMAL", "RECOVERING", "NORMAL"]
+    closes = {a["element"] for a in json.loads(tr.loc[1, "actions"]) if a["kind"] == "close_valve"}
+    assert "V-M2" in closes  # zone N (the logger's segment) shut on a false reading
+    reopened = pd.Timestamp(tr.loc[3, "ts"]) - pd.Timestamp(tr.loc[1, "ts"])
+    assert reopened == pd.Timedelta(hours=8, minutes=1)  # the crew reports nothing found
+    assert r.events.loc[0, "category"] == "sensor"
