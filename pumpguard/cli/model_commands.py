@@ -144,6 +144,7 @@ def compare(
         from pumpguard.detectors.training import train as train_model
         from pumpguard.evaluation import assess as assess_scores, headline
         from pumpguard.evaluation.comparison import comparison_html, comparison_markdown, comparison_row
+        from pumpguard.evaluation.report import score_timeline_png
 
         names = [n.strip() for n in detectors.split(",") if n.strip()]
         if not names:
@@ -161,7 +162,7 @@ def compare(
         h = runs.parse_horizon(horizon)
         if shuffled_split:
             warn(runs.SHUFFLED_SPLIT_WARNING)
-        rows, failures, reports = [], {}, {}
+        rows, failures, reports, figures = [], {}, {}, {}
         context: dict = {"data": str(data), "split": "shuffled (MISLEADING)" if shuffled_split else "time-ordered",
                          "notes": [runs.SHUFFLED_SPLIT_WARNING] if shuffled_split else []}
         outdir = runs.out_dir(out)
@@ -200,6 +201,11 @@ def compare(
             report = assess_scores(s, a, labels, threshold=trained.threshold, predicted_status=st,
                                    horizon=h, start=start, slice_rule=rule)
             reports[name] = report
+            if report["slice"]["rows"]:
+                shown = s.index >= pd.Timestamp(report["slice"]["start"])
+                figures[name] = score_timeline_png(s[shown], labels[shown], threshold=trained.threshold,
+                                                   horizon=pd.Timedelta(seconds=report["horizon_s"]),
+                                                   title=f"{name}: score and threshold over the assessed rows")
             context.setdefault("slice", f"{report['slice']['rule']} ({report['slice']['rows']:,} rows)")
             context["horizon_s"] = report["horizon_s"]
             rows.append(comparison_row(name, train_s, scored["rows_per_s"], headline(report),
@@ -211,7 +217,7 @@ def compare(
         runs.write_json(outdir / "compare.json", {"context": context, "rows": rows, "not_compared": failures,
                                               "assessments": reports})
         (outdir / "compare.md").write_text(comparison_markdown(rows, context), encoding="utf-8")
-        (outdir / "compare.html").write_text(comparison_html(rows, context), encoding="utf-8")
+        (outdir / "compare.html").write_text(comparison_html(rows, context, figures=figures), encoding="utf-8")
         console.print(comparison_markdown(rows, context), highlight=False, markup=False, soft_wrap=True)
         console.print(f"written {outdir / 'compare.json'}, compare.md and compare.html", highlight=False)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 
-from pumpguard.evaluation.report import _fmt, duration_text, page
+from pumpguard.evaluation.report import _fmt, duration_text, embedded_png, page
 
 COLUMNS = (
     ("detector", "detector"),
@@ -87,8 +87,9 @@ def comparison_markdown(rows: list[dict], context: dict | None = None) -> str:
     return "\n".join(lines) + "\n\n" + _caption(rows, context) + "\n"
 
 
-def comparison_html(rows: list[dict], context: dict | None = None, title: str = "pumpguard comparison") -> str:
-    """The same table as a self-contained HTML page."""
+def comparison_html(rows: list[dict], context: dict | None = None, title: str = "pumpguard comparison",
+                    figures: dict[str, bytes] | None = None) -> str:
+    """The same table as a self-contained HTML page, then each detector's score plot (PNG bytes)."""
     context = context or {}
     cols = _columns(rows)
     head = "".join(f'<th class="{"l" if k == "detector" else ""}">{html.escape(h)}</th>' for k, h in cols)
@@ -98,4 +99,6 @@ def comparison_html(rows: list[dict], context: dict | None = None, title: str = 
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in context.get("notes", []))
     return page(title, f"<h1>{html.escape(title)}</h1><table><tr>{head}</tr>{body}</table>"
                        f'<p class="muted">{html.escape(_caption(rows, context))}</p>'
-                       + (f"<ul class='muted'>{notes}</ul>" if notes else ""))
+                       + (f"<ul class='muted'>{notes}</ul>" if notes else "")
+                       + "".join(f"<h2>{html.escape(name)}</h2>" + embedded_png(png, f"{name} score over time")
+                                 for name, png in (figures or {}).items()))

@@ -94,7 +94,9 @@ def score_timeline_png(
     values = scores.to_numpy(dtype=float, na_value=np.nan)
     t, lo, hi = _thin(scores.index, values, max_points)
     ax.fill_between(t, lo, hi, color="#4c72b0", alpha=0.35, linewidth=0, step="post")
-    ax.plot(t, hi, color="#4c72b0", linewidth=0.7, label="score (max per bucket)")
+    thinned = len(values) > max_points
+    ax.plot(t, hi, color="#4c72b0", linewidth=0.7,
+            label=f"score (max of each {len(values) // len(t)} rows)" if thinned else "score")
     handles = [ax.lines[0]]
     finite = values[np.isfinite(values)]
     if threshold is not None and np.isfinite(threshold):
@@ -202,11 +204,14 @@ def assessment_html(report: dict, *, scores: pd.Series | None = None, labels: pd
     if scores is not None and labels is not None:
         png = score_timeline_png(scores, labels, threshold=report["scores"]["threshold"],
                                  horizon=pd.Timedelta(seconds=report["horizon_s"]), title="score and threshold over time")
-        parts.append("<h2>Score over time</h2>"
-                     f'<img alt="score against threshold over time" src="data:image/png;base64,'
-                     f'{base64.b64encode(png).decode()}">')
+        parts.append("<h2>Score over time</h2>" + embedded_png(png, "score against threshold over time"))
     parts.append('<p class="muted">Definitions: docs/assessment.md in the pumpguard source.</p>')
     return page(title, "\n".join(parts))
+
+
+def embedded_png(png: bytes, alt: str) -> str:
+    """An ``<img>`` holding the PNG itself (base64), so the page needs no other file."""
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
 
 
 def page(title: str, body: str) -> str:

@@ -112,7 +112,8 @@ def test_compare_side_by_side(work):
     assert result["rows"][0]["status_macro_f1"] is None and result["rows"][1]["status_macro_f1"] is not None
     md = (out / "compare.md").read_text()
     assert md.startswith("| detector | train s | score rows/s | ROC-AUC | PR-AUC | events caught |")
-    assert "<table>" in (out / "compare.html").read_text()
+    page = (out / "compare.html").read_text()
+    assert "<table>" in page and page.count("data:image/png;base64,") == 2
 
 
 def test_shuffled_split_only_with_a_warning(work):
