@@ -25,6 +25,21 @@ class Plant:
     while their node is cut off from every source: an isolated segment is depressurised; a crew
     then repairs it ``CREW_TIME`` later, or reports nothing found), blockage minor losses, bearing wear, trips and power loss.
     Times are seconds from the start of the run.
+
+    Examples
+    --------
+    >>> from pumpguard.network.faults import parse_faults
+    >>> from pumpguard.network.topology import load_network
+    >>> wn = load_network()
+    >>> engine = HydraulicEngine(wn, step_seconds=60, duration_seconds=600)
+    >>> plant = Plant(engine, wn, parse_faults("pump_trip:start=2min,duration=3min"), {}, "PUMP-1")
+    >>> plant.schedule(10, 60)
+    >>> [plant.duty_fault(60 * k) for k in range(6)], plant.repaired_between(240, 300)
+    ([False, False, True, True, True, False], True)
+    >>> plant.apply_action("close_valve", "V-M1")
+    >>> sorted(plant.closed)
+    ['V-B1', 'V-M1']
+    >>> engine.close()
     """
 
     def __init__(self, engine: HydraulicEngine, wn: wntr.network.WaterNetworkModel, faults, fault_nodes: dict[int, str],

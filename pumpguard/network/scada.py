@@ -68,7 +68,14 @@ LOOKBACK_STEPS = 15
 
 
 class ClosedLoop:
-    """The per-step callback: record, judge, control, actuate."""
+    """The per-step callback: record, judge, control, actuate (built and run by :func:`simulate`).
+
+    Examples
+    --------
+    >>> from pumpguard.network.simulate import simulate
+    >>> simulate(days=0.02, faults=None).transitions  # a quiet half hour: nothing to do
+    []
+    """
 
     def __init__(self, wn, layout, sensors, engine, faults, fault_nodes, index: pd.DatetimeIndex,
                  shapes: dict[str, np.ndarray], rules: ScadaRules, rng: np.random.Generator,

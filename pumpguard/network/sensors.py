@@ -38,7 +38,11 @@ UNITS = {"pressure": "m", "flow": "L/s", "level": "m", "current": "A", "power": 
 
 @dataclass(frozen=True)
 class SensorSpec:
-    """One sensor: what it measures (``quantity`` tells the simulator which value feeds it)."""
+    """One sensor: what it measures (``quantity`` tells the simulator which value feeds it).
+
+    >>> SensorSpec("pressure_J-N3", "pressure", "J-N3", "pressure", "pressure logger at J-N3").unit
+    'm'
+    """
 
     name: str  # readable id, e.g. "pressure_J-N3"
     kind: str

@@ -38,7 +38,16 @@ Progress = Callable[[int, int], None]
 
 @dataclass
 class SimulationResult:
-    """What :func:`simulate` produced: the data, the ground truth, the controller's history."""
+    """What :func:`simulate` produced: the data, the ground truth, the controller's history.
+
+    Examples
+    --------
+    >>> r = simulate(days=0.05, faults="burst@J-S3:start=10min,duration=20min", seed=0)
+    >>> r.events[["kind", "element"]].values.tolist(), len(r.sensors)
+    ([['burst', 'J-S3']], 50)
+    >>> list(r.transitions_frame().columns)
+    ['ts', 'from', 'to', 'reason', 'actions', 'alarm_id']
+    """
 
     dataset: Dataset
     events: pd.DataFrame
