@@ -115,8 +115,20 @@ class Detector(BaseEstimator, ABC):
         self._check_params()
         frame = check_training_frame(X)
         target = check_target(y, frame) if self.supervised else None
-        for attr in ("threshold_", "threshold_info_"):
-            self.__dict__.pop(attr, None)
+        self._forget()
+        try:
+            self._fit_checked(frame, target)
+        except BaseException:
+            self._forget()  # a failed fit leaves no half-fitted detector behind
+            raise
+        return self
+
+    def _forget(self) -> None:
+        """Drop every learned attribute (names ending in ``_``), keeping the parameters."""
+        for attr in [a for a in vars(self) if a.endswith("_") and not a.startswith("__")]:
+            del self.__dict__[attr]
+
+    def _fit_checked(self, frame: pd.DataFrame, target: pd.Series | None) -> None:
         self.sensors_ = [str(c) for c in frame.columns]
         self.n_sensors_ = len(self.sensors_)
         values = frame.to_numpy(dtype="float64", na_value=np.nan)
@@ -133,7 +145,6 @@ class Detector(BaseEstimator, ABC):
             target = target[keep]
         with _blas_single_thread():
             self._fit(frame, target)
-        return self
 
     def score_samples(self, X: pd.DataFrame) -> np.ndarray:
         """One float per row, higher = more anomalous; NaN for a row with no usable reading."""

@@ -64,3 +64,15 @@ def test_score_one_accepts_missing_keys_and_refuses_unknown(fitted, record):
         fitted.score_one({**partial, "sensor_77": 1.0})
     with pytest.raises(DataFormatError, match="not a number"):
         fitted.score_one({"sensor_00": "high"})
+
+
+def test_a_failed_fit_leaves_no_half_fitted_detector(record):
+    from pumpguard.errors import NotFittedError
+
+    det = make_detector("early_warning", horizon="1h")
+    calm = record.iloc[:800]
+    with pytest.raises(DataFormatError, match="BROKEN start"):
+        det.fit(calm.drop(columns=["machine_status"]), calm["machine_status"])
+    with pytest.raises(NotFittedError):
+        det.score_samples(calm.drop(columns=["machine_status"]))
+    assert set(vars(det)) == set(det.get_params())
