@@ -19,6 +19,7 @@ bench_app = typer.Typer(
 
 #: the detectors ``bench skab`` runs by default, with the parameters docs/skab.md justifies
 SKAB_DETECTORS: dict[str, dict] = {
+    "reanchor_t2": {"shrinkage": 1.0},
     "adaptive_t2": {"shrinkage": 1.0},
     "pca": {},
     "iforest": {},
