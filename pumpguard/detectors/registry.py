@@ -57,6 +57,16 @@ def _add_temporal() -> None:
 _add_temporal()
 
 
+def _add_reanchor() -> None:
+    # the re-anchoring T-squared (docs/skab.md) lives in its own module, registered like temporal's
+    from pumpguard.detectors.reanchor import REANCHOR_DETECTORS
+
+    DETECTORS.update(REANCHOR_DETECTORS)
+
+
+_add_reanchor()
+
+
 def make_detector(name: str, **params) -> Detector:
     """A new, unfitted detector by registry name.
 
