@@ -50,43 +50,40 @@ class Worker:
         return dict(zip(("rows", "predictions", "duplicates"), map(int, found.groups())))
 
 
-def test_two_workers_share_the_stream_and_each_row_is_predicted_once(mosquitto, topic_root):
+def test_two_workers_share_the_stream_once_each_and_a_killed_worker_loses_nothing(mosquitto, topic_root):
+    """One test, two phases, so the two worker processes start once (each start imports pandas)."""
     broker = Broker.from_url(mosquitto.url)
     topics = Topics(site=SITE, root=topic_root)
     collector = Collector(broker, topics, client_id="collector-share")
-    workers = [w.ready() for w in [Worker(mosquitto.url, topic_root, f"worker-{i}") for i in (1, 2)]]  # start together
-    frame = telemetry_frame(400)
-    replay(frame, broker, topics=topics, asset="pump_a")
-    collector.wait_for(400, timeout=30)
-    stats = [w.stop() for w in workers]
-    collector.close()
-    predictions = collector.predictions()
-    assert len(predictions) == 400 and len({p["ts"] for p in predictions}) == 400  # exactly once
-    assert all(s["rows"] > 0 for s in stats), stats  # both did work
-    assert sum(s["rows"] for s in stats) == 400
-
-
-def test_killing_a_worker_mid_stream_loses_nothing(mosquitto, topic_root):
-    broker = Broker.from_url(mosquitto.url)
-    topics = Topics(site=SITE, root=topic_root)
-    collector = Collector(broker, topics, client_id="collector-kill")
     survivor, victim = Worker(mosquitto.url, topic_root, "worker-a"), Worker(mosquitto.url, topic_root, "worker-b")
     survivor.ready(), victim.ready()
-    frame = telemetry_frame(600)
-    sender = threading.Thread(target=replay, args=(frame, broker), kwargs=dict(topics=topics, asset="pump_a", rate=300.0),
+
+    # phase 1: both running -- each row predicted exactly once
+    first = telemetry_frame(300)
+    replay(first, broker, topics=topics, asset="pump_a")
+    collector.wait_for(300, timeout=30)
+    predictions = collector.predictions()
+    assert len(predictions) == 300 and len({p["ts"] for p in predictions}) == 300
+
+    # phase 2: kill one mid-stream, a supervisor restarts it under the same client id
+    second = telemetry_frame(600, start="2024-02-01")
+    sender = threading.Thread(target=replay, args=(second, broker), kwargs=dict(topics=topics, asset="pump_a", rate=300.0),
                               name="replay", daemon=True)
     sender.start()
     time.sleep(0.8)
     victim.kill()  # no goodbye: its will says "offline"; what it had unacknowledged stays in its session
     time.sleep(0.5)
-    victim.launch()  # a supervisor restarts it under the same client id: its session is handed back
+    victim.launch()
     victim.ready()
     sender.join(60)
-    collector.wait_for(600, timeout=40)
-    stats = [survivor.stop(), victim.stop()]
+    collector.wait_for(900, timeout=40)
+    stats = {"survivor": survivor.stop(), "victim after restart": victim.stop()}
     collector.close()
     distinct = {p["ts"] for p in collector.predictions()}
-    missing = sorted(set(frame.index.strftime("%Y-%m-%dT%H:%M:%SZ")) - distinct)
+    expected = set(first.index.strftime("%Y-%m-%dT%H:%M:%SZ")) | set(second.index.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    missing = sorted(expected - distinct)
     assert not missing, f"{len(missing)} rows never predicted: {missing[:5]}; workers {stats}"
+    assert stats["survivor"]["rows"] < 900, stats  # the other worker took its share
+    assert stats["victim after restart"]["rows"] > 0, stats  # its session was handed back to it
     offline = [b for k, _, b in collector.messages if k == "service" and b["status"] == "offline"]
     assert any(b["client_id"] == "worker-b" for b in offline)  # the will fired
