@@ -111,7 +111,11 @@ class ScoringService:
         self.client_id = client_id
         self.share_group = share_group
         self.session_expiry_s = session_expiry_s
-        self.receive_maximum = receive_maximum
+        if assembler is not None:
+            # readings of rows still waiting for nodes stay unacknowledged and count against the
+            # Receive Maximum: leave room for two open rows of every node besides the stream
+            receive_maximum = max(receive_maximum, 2 * len(assembler.nodes) + 1_000)
+        self.receive_maximum = min(int(receive_maximum), 65_535)  # the protocol's largest value
         self.max_batch_rows = max_batch_rows
         self.codec = codec or TelemetryCodec(sensors=scorer.sensors, topics=self.topics)
 
