@@ -1,0 +1,462 @@
+"""The live controller: the network's state machine driven by predictions from MQTT (the I/O part).
+
+One controller per site. It subscribes to the predictions of the site's assets and to operator
+commands (``<base>/controller/operator``, see :mod:`pumpguard.stream.control_codec`), steps
+:class:`~pumpguard.network.controller.Controller` on each prediction, and publishes each transition
+on ``controller/event``, its plant actions on ``controller/command`` and, after every batch, its
+state on ``controller/state`` (RETAINED, QoS 1).
+
+Restart: on its first connection the service subscribes to its own state topic and waits
+``restore_wait_s`` after the broker confirmed the subscription (a broker sends a retained message
+right after the SUBACK) and restores the controller from the snapshot inside it; then it
+unsubscribes from it and starts stepping. Its session is persistent (MQTT 5 session expiry, or
+MQTT 3.1.1 ``clean_session=False``), predictions are acknowledged only when the broker has
+acknowledged the state message that includes them, and the keys ``asset@ts`` of the last
+:data:`~pumpguard.stream.control_codec.RECENT_KEYS` predictions travel in the state: a prediction
+redelivered after a crash is recognised and not stepped on twice. Events published just before a
+crash may be published again (at least once).
+
+``protocol="3.1.1"`` runs on brokers without MQTT 5; ``restore=False`` starts fresh without looking
+at the retained state (the demo does: its embedded broker keeps nothing across runs);
+``ack_on_receipt=True`` lets paho acknowledge each message on arrival, which the embedded broker
+(rumqttd) needs: it holds a client's PUBACKs back while that client has 100 deliveries
+unacknowledged, so acknowledging after the state's PUBACK stalls there (``docs/broker.md``). It gives up
+redelivery after a crash, which the demo does not need.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import socket
+import ssl
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import orjson
+import pandas as pd
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+
+from pumpguard.errors import ConfigError, PumpguardError
+from pumpguard.network.controller import Controller, ControllerConfig, IsolationPlanLike
+from pumpguard.stream.codec import Rejected, Topics, encode_presence
+from pumpguard.stream.control_codec import (
+    RECENT_KEYS,
+    Localiser,
+    OperatorCommand,
+    decode_state,
+    encode_acknowledged,
+    encode_actions,
+    encode_state,
+    encode_transition,
+    observations_from_prediction,
+    operator_topic,
+    parse_operator_command,
+    repair_observation,
+)
+from pumpguard.stream.mqtt import (
+    DEFAULT_SESSION_EXPIRY_S,
+    RECONNECT_MAX_S,
+    RECONNECT_MIN_S,
+    Broker,
+    connect_properties,
+    make_client,
+)
+
+log = logging.getLogger("pumpguard.stream.controller")
+
+PROTOCOLS = ("5", "3.1.1")
+#: Messages handled together (one state message for all of them).
+DEFAULT_MAX_BATCH = 500
+#: A broker sends a retained message right after its SUBACK; 1 s covers a loaded loopback broker.
+DEFAULT_RESTORE_WAIT_S = 1.0
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _nodelay(client, userdata, sock) -> None:
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (OSError, AttributeError):
+        pass
+
+
+def controller_client(client_id: str, broker: Broker, *, protocol: str, will: tuple[str, bytes],
+                      manual_ack: bool = True) -> paho.Client:
+    """A paho client (manual acknowledgement by default): :func:`make_client` at MQTT 5, the same at 3.1.1."""
+    if protocol == "5":
+        return make_client(client_id, broker, manual_ack=manual_ack, will=will)
+    if protocol != "3.1.1":
+        raise ConfigError(f"MQTT protocol {protocol!r}: expected one of {', '.join(PROTOCOLS)}")
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv311,
+                         clean_session=False, manual_ack=manual_ack)
+    client.on_socket_open = _nodelay
+    client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
+    client.max_inflight_messages_set(1_000)
+    if broker.username:
+        client.username_pw_set(broker.username, broker.password)
+    if broker.tls:
+        client.tls_set_context(ssl.create_default_context(cafile=broker.ca_file))
+    client.will_set(will[0], will[1], qos=1, retain=True)
+    return client
+
+
+@dataclass
+class ControllerStats:
+    predictions: int = 0
+    observations: int = 0
+    transitions: int = 0
+    commands: int = 0
+    operator_commands: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    unscorable: int = 0
+    connects: int = 0
+    restored: bool = False
+    started: float = field(default_factory=time.monotonic)
+
+
+class ControllerService:
+    """Runs a :class:`Controller` on the live predictions of one site.
+
+    ``handle(messages)`` is the whole logic on a batch ``[(topic, payload), ...]`` and returns the
+    messages to publish ``[(topic, payload, retain)]``; ``run(stop)`` wraps it in the MQTT loop.
+    Tested against a real Mosquitto in ``tests/stream/test_controller_service.py``.
+    """
+
+    def __init__(
+        self,
+        broker: Broker,
+        *,
+        topics: Topics,
+        plan: IsolationPlanLike | None = None,
+        config: ControllerConfig = ControllerConfig(),
+        localiser: Localiser | None = None,
+        client_id: str | None = None,
+        protocol: str = "5",
+        restore: bool = True,
+        restore_wait_s: float = DEFAULT_RESTORE_WAIT_S,
+        session_expiry_s: int = DEFAULT_SESSION_EXPIRY_S,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        asset: str | None = None,
+        ack_on_receipt: bool = False,
+    ) -> None:
+        if topics.site in ("+", "#", "") or "/" in topics.site:
+            raise ConfigError(f"site {topics.site!r}: a controller runs one site; give its name (e.g. --site plant1)")
+        if protocol not in PROTOCOLS:
+            raise ConfigError(f"MQTT protocol {protocol!r}: expected one of {', '.join(PROTOCOLS)}")
+        self.broker = broker
+        self.topics = topics
+        self.plan = plan
+        self.config = config
+        self.localiser = localiser
+        self.client_id = client_id or f"pumpguard-controller-{topics.site}"
+        self.protocol = protocol
+        self.restore = restore
+        self.restore_wait_s = float(restore_wait_s)
+        self.session_expiry_s = int(session_expiry_s)
+        self.max_batch = int(max_batch)
+        self.asset = asset
+        self.ack_on_receipt = bool(ack_on_receipt)
+        self.controller = Controller(plan, config)
+        self.stats = ControllerStats()
+        self.operator_topic = operator_topic(topics.base)
+        self.prediction_filter = topics.prediction(asset or "+")
+        self.presence_topic = topics.presence(self.client_id)
+        self._recent: deque[str] = deque(maxlen=RECENT_KEYS)
+        self._recent_set: set[str] = set()
+        self._clock: pd.Timestamp | None = None
+        #: set when the controller is restored (or started fresh) and steps on predictions
+        self.ready = threading.Event()
+        self.connected = threading.Event()
+        self._inbox: queue.Queue = queue.Queue()
+        self._retained: queue.Queue = queue.Queue()
+        self._state_suback: float | None = None
+        self._state_sub_mid: int | None = None
+        self._generation = 0
+        self._published: deque[int] = deque()
+        self._waiting: dict[int, list[tuple[int, int, int]]] = {}
+        self._client: paho.Client | None = None
+
+    # -- the logic (no I/O) ---------------------------------------------------------------------------
+
+    def restore_from(self, payload: bytes) -> str | None:
+        """Restore from a retained state payload; None on success, else the reason it was not used."""
+        body = decode_state(payload)
+        if isinstance(body, str):
+            return body
+        try:
+            self.controller = Controller.restore(body["snapshot"], self.plan, self.config)
+        except PumpguardError as exc:
+            return f"retained state cannot be restored: {exc}"
+        last = body["snapshot"].get("last_ts")
+        self._clock = None if last is None else pd.Timestamp(last)
+        for key in body.get("recent", [])[-RECENT_KEYS:]:
+            self._remember(str(key))
+        self.stats.restored = True
+        return None
+
+    @property
+    def clock(self) -> pd.Timestamp | None:
+        """The controller's time: the latest observation or command it took (data time)."""
+        return self._clock
+
+    def _tick(self, ts: pd.Timestamp) -> None:
+        if self._clock is None or ts > self._clock:
+            self._clock = ts
+
+    def _remember(self, key: str) -> None:
+        if len(self._recent) == self._recent.maxlen:
+            self._recent_set.discard(self._recent[0])
+        self._recent.append(key)
+        self._recent_set.add(key)
+
+    def state_payload(self) -> bytes:
+        return encode_state(self.controller, site=self.topics.site, recent=self._recent, updated=now_utc(),
+                            client_id=self.client_id)
+
+    def _error(self, reason: str, topic: str, payload: bytes) -> tuple[str, bytes, bool]:
+        self.stats.rejected += 1
+        return (self.topics.errors, Rejected(reason, topic, payload).to_error(received_at=now_utc()), False)
+
+    def _publish_transitions(self, transitions, out: list, command_id: str | None = None) -> None:
+        for tr in transitions:
+            self.stats.transitions += 1
+            out.append((self.topics.controller_event, encode_transition(tr, site=self.topics.site, command_id=command_id), False))
+            actions = encode_actions(tr, site=self.topics.site, client_id=self.client_id)
+            if actions is not None:
+                self.stats.commands += 1
+                out.append((self.topics.controller_command, actions, False))
+            log.info("%s -> %s: %s", tr.from_state.value, tr.to_state.value, tr.reason)
+
+    def _step_predictions(self, run: list[tuple[str, bytes]], out: list) -> None:
+        keyed = []
+        for topic, payload in run:
+            parsed = self.topics.parse(topic)
+            asset = parsed[2] if parsed else ""
+            self.stats.predictions += 1
+            read = observations_from_prediction(payload, asset=asset, localiser=self.localiser)
+            self.stats.unscorable += read.unscorable
+            for reason, raw in read.rejected:
+                out.append(self._error(reason, topic, raw))
+            keyed.extend((obs.ts, key, obs, topic) for key, obs in read.observations)
+        # the assets of a site report independently: step in time order within what arrived together
+        keyed.sort(key=lambda item: item[0])
+        for ts, key, obs, topic in keyed:
+            if key in self._recent_set:
+                self.stats.duplicates += 1
+                continue
+            last = self.clock
+            if last is not None and obs.ts < last:
+                out.append(self._error(
+                    f"prediction for {key} is earlier than the controller's clock ({last.isoformat()}): "
+                    "late or out of order, not stepped on", topic, orjson.dumps(obs.to_dict())))
+                continue
+            self._remember(key)
+            self._tick(obs.ts)
+            self.stats.observations += 1
+            self._publish_transitions(self.controller.step(obs), out)
+
+    def _operator(self, topic: str, payload: bytes, out: list) -> None:
+        command = parse_operator_command(payload)
+        if isinstance(command, str):
+            out.append(self._error(command, topic, payload))
+            return
+        last = self.clock
+        ts = command.ts if command.ts is not None else (last if last is not None else pd.Timestamp.now(tz="UTC"))
+        try:
+            out.extend(self._apply_command(command, ts))
+        except PumpguardError as exc:
+            out.append(self._error(f"{command.command}: {exc}", topic, payload))
+            return
+        self._tick(ts)
+        self.stats.operator_commands += 1
+
+    def _apply_command(self, command: OperatorCommand, ts) -> list:
+        out: list = []
+        if command.command == "acknowledge":
+            transitions = self.controller.acknowledge(command.alarm_id, by=command.by, ts=ts)
+            out.append((self.topics.controller_event, encode_acknowledged(command, site=self.topics.site, ts=ts), False))
+        elif command.command == "force":
+            transitions = [self.controller.force(command.state, reason=command.reason, ts=ts, by=command.by,
+                                                 suspected=command.suspected)]
+        else:
+            transitions = self.controller.step(repair_observation(command, ts))
+        self._publish_transitions(transitions, out, command_id=command.id)
+        return out
+
+    def handle(self, messages: list[tuple[str, bytes]]) -> list[tuple[str, bytes, bool]]:
+        """Step on a batch of received ``(topic, payload)``; the messages to publish, the state last."""
+        out: list[tuple[str, bytes, bool]] = []
+        run: list[tuple[str, bytes]] = []
+        for topic, payload in messages:
+            if topic == self.operator_topic:
+                self._step_predictions(run, out)
+                run = []
+                self._operator(topic, payload, out)
+            else:
+                run.append((topic, payload))
+        self._step_predictions(run, out)
+        # transitions went out as events; a service that runs for months keeps no history in memory
+        self.controller.history.clear()
+        out.append((self.topics.controller_state, self.state_payload(), True))
+        return out
+
+    # -- paho network thread --------------------------------------------------------------------------
+
+    def _presence(self, status: str) -> bytes:
+        return encode_presence(status, client_id=self.client_id, ts=now_utc(), model="controller")
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.error("broker %s:%s refused the controller: %s", self.broker.host, self.broker.port, reason_code)
+            return
+        self._generation += 1
+        self.stats.connects += 1
+        if self.restore and not self.ready.is_set():
+            _, self._state_sub_mid = client.subscribe(self.topics.controller_state, qos=1)
+        client.subscribe([(self.prediction_filter, 1), (self.operator_topic, 1)])
+        client.publish(self.presence_topic, self._presence("online"), qos=1, retain=True)
+        self.connected.set()
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        failed = [code for code in reason_codes if code.is_failure]
+        if failed:
+            log.error("the broker refused a subscription of the controller: %s (check the ACL)", failed[0])
+            return
+        if mid == self._state_sub_mid:
+            self._state_suback = time.monotonic()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self.connected.clear()
+        if reason_code != 0:
+            log.warning("lost the broker (%s); reconnecting with backoff", reason_code)
+
+    def _on_message(self, client, userdata, message) -> None:
+        item = (message.topic, message.payload, message.mid, message.qos, self._generation)
+        if message.topic == self.topics.controller_state:
+            if self.ready.is_set():  # our own state coming back, or a re-sent retained copy: not news
+                self._ack(message.mid, message.qos, self._generation)
+            else:
+                self._retained.put(item)
+            return
+        self._inbox.put(item)
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        self._published.append(mid)
+
+    # -- service thread -------------------------------------------------------------------------------
+
+    def _ack(self, mid: int, qos: int, generation: int) -> None:
+        if qos > 0 and generation == self._generation and self._client is not None and not self.ack_on_receipt:
+            self._client.ack(mid, qos)
+
+    def _settle(self) -> None:
+        while self._published:
+            for delivery in self._waiting.pop(self._published.popleft(), ()):
+                self._ack(*delivery)
+
+    def _restore_phase(self, stop: threading.Event) -> None:
+        """Wait for the retained state (if any) after the SUBACK, restore, stop listening to it."""
+        if self.restore:
+            while not stop.is_set() and self._state_suback is None:
+                time.sleep(0.01)
+            deadline = (self._state_suback or time.monotonic()) + self.restore_wait_s
+            chosen = None
+            while not stop.is_set():
+                try:
+                    chosen = self._retained.get(timeout=max(0.0, deadline - time.monotonic()))
+                    break
+                except queue.Empty:
+                    break
+            if chosen is not None:
+                topic, payload, mid, qos, generation = chosen
+                problem = self.restore_from(payload)
+                if problem is None:
+                    log.info("restored the controller from the retained state: %s", self.controller.state.value)
+                else:
+                    log.error("%s; starting fresh", problem)
+                    self._client.publish(self.topics.errors, Rejected(problem, topic, payload).to_error(received_at=now_utc()), qos=1)
+                self._ack(mid, qos, generation)
+            self._client.unsubscribe(self.topics.controller_state)
+        self.ready.set()
+        while True:  # anything else that came on the state topic meanwhile
+            try:
+                _, _, mid, qos, generation = self._retained.get_nowait()
+            except queue.Empty:
+                break
+            self._ack(mid, qos, generation)
+
+    def _take(self, timeout: float) -> list[tuple]:
+        try:
+            taken = [self._inbox.get(timeout=timeout)]
+        except queue.Empty:
+            return []
+        while len(taken) < self.max_batch:
+            try:
+                taken.append(self._inbox.get_nowait())
+            except queue.Empty:
+                break
+        return taken
+
+    def run(self, stop: threading.Event | None = None, *, until=None) -> ControllerStats:
+        """Run until ``stop`` is set or ``until(stats)`` returns True; then say goodbye and disconnect."""
+        stop = stop or threading.Event()
+        client = controller_client(self.client_id, self.broker, protocol=self.protocol,
+                                   will=(self.presence_topic, self._presence("offline")),
+                                   manual_ack=not self.ack_on_receipt)
+        self._client = client
+        client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_publish = self._on_publish
+        if self.protocol == "5":
+            client.connect_async(self.broker.host, self.broker.port, keepalive=30, clean_start=False,
+                                 properties=connect_properties(session_expiry_s=self.session_expiry_s))
+        else:
+            client.connect_async(self.broker.host, self.broker.port, keepalive=30)
+        client.loop_start()
+        try:
+            self._restore_phase(stop)
+            # announce the state it starts from (restored or fresh): retained for dashboards and restarts
+            client.publish(self.topics.controller_state, self.state_payload(), qos=1, retain=True)
+            while not stop.is_set():
+                self._settle()
+                taken = self._take(timeout=0.05)
+                if taken:
+                    outgoing = self.handle([(t, p) for t, p, *_ in taken])
+                    info = None
+                    for topic, payload, retain in outgoing:
+                        info = client.publish(topic, payload, qos=1, retain=retain)
+                    # the state is last: once the broker has it, every message of the batch is accounted for
+                    self._waiting[info.mid] = [(mid, qos, gen) for _, _, mid, qos, gen in taken]
+                if until is not None and until(self.stats):
+                    break
+        finally:
+            self._leave()
+        return self.stats
+
+    def _leave(self, grace_s: float = 5.0) -> None:
+        client = self._client
+        farewell = None
+        if self.connected.is_set():
+            farewell = client.publish(self.presence_topic, self._presence("offline"), qos=1, retain=True)
+        deadline = time.monotonic() + grace_s
+        while self._waiting and self.connected.is_set() and time.monotonic() < deadline:
+            self._settle()
+            time.sleep(0.01)
+        self._settle()
+        if farewell is not None:
+            while not farewell.is_published() and self.connected.is_set() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        client.disconnect()
+        client.loop_stop()
+
+
