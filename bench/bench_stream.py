@@ -267,10 +267,12 @@ def run() -> list[Row]:
             counter.close()
             broker.terminate()
             broker.wait(10)
+    # the build machine is shared: the same code measured 2-3x apart at load average 4 and 7
+    load = "load average %.1f on %d cores" % (os.getloadavg()[0], os.cpu_count() or 0)
     for kind, (single_rate, single_got, batch_rate, batch_got, lat) in results.items():
         what = "pumpguard PCA detector" if kind == "pca" else "stand-in detector (numpy only): the transport's ceiling"
         rows.append(Row("stream", f"{kind}: single-row messages, end to end", single_rate, "rows/s", naive_rate,
-                        "naive json+tree", ">= 5,000 rows/s", f"{what}; {single_got}/{SINGLE_ROWS} predicted"))
+                        "naive json+tree", ">= 5,000 rows/s", f"{what}; {single_got}/{SINGLE_ROWS} predicted; {load}"))
         rows.append(Row("stream", f"{kind}: batches of {BATCH} rows, end to end", batch_rate, "rows/s", naive_rate,
                         "naive json+tree", ">= 50,000 rows/s, >= 10x naive", f"{batch_got}/{BATCH_ROWS} predicted"))
         if lat.size:
