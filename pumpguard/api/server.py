@@ -33,6 +33,7 @@ class ApiServer:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self._sock.bind((host, int(port)))
+            self._sock.listen(2048)  # listening now: a second server on this port fails at once
         except OSError as exc:
             self._sock.close()
             raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror}): choose another --port or --host") from None
@@ -57,7 +58,11 @@ class ApiServer:
         return self
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        """Ask uvicorn to finish (open event streams are ended by the app's lifespan) and wait."""
+        """End the open event streams (uvicorn waits for open responses before the lifespan ends),
+        ask uvicorn to finish, and wait for it."""
+        hub = getattr(getattr(self.app, "state", None), "hub", None)
+        if hub is not None:
+            hub.close_browsers()
         self._server.should_exit = True
         if self._thread.is_alive():
             self._thread.join(timeout_s)
