@@ -7,7 +7,8 @@ of the pump record) and 0.5 % of readings missing at random. Seven failures: six
 five sensors, then one BROKEN row and twelve hours RECOVERING with the pump slowed down.
 
 The build machine is shared, so each row notes the 1-minute load average when it was measured:
-a busy machine gives lower figures than an idle one.
+a busy machine gives lower figures than an idle one. Batch scoring is the fastest of three runs
+(the least disturbed); training is timed once.
 
 Targets (from the brief, not asserted here): each default detector trains in < 60 s and
 batch-scores >= 200,000 rows/s on this 2-core machine. Baseline, measured in the same run:
@@ -67,6 +68,16 @@ def pump_like_table(n_rows: int = N_ROWS, n_sensors: int = N_SENSORS, seed: int 
     return X, pd.Series(pd.Categorical(status, categories=["NORMAL", "BROKEN", "RECOVERING"]), index=idx)
 
 
+def best_of(repeats: int, call) -> float:
+    """Fastest of ``repeats`` timed calls, seconds (the least disturbed by other work on the machine)."""
+    times = []
+    for _ in range(repeats):
+        with timed() as t:
+            call()
+        times.append(t[0])
+    return min(times)
+
+
 def run() -> list[Row]:
     from sklearn.ensemble import RandomForestClassifier
 
@@ -82,24 +93,21 @@ def run() -> list[Row]:
     Xb = X.fillna(X.median()).fillna(0.0).to_numpy()
     with timed() as t_fit:
         rf = RandomForestClassifier(random_state=0, n_jobs=2).fit(Xb[sub], status.to_numpy().astype(str)[sub])
-    with timed() as t_score:
-        rf.predict_proba(Xb)
-    base_fit, base_rate = t_fit[0], len(X) / t_score[0]
+    base_fit, base_rate = t_fit[0], len(X) / best_of(3, lambda: rf.predict_proba(Xb))
 
     for name in names:
         det = make_detector(name)
         X_fit, y = (X, status) if det.supervised else (X[normal], None)
         with timed() as t_fit:
             det.fit(X_fit, y)
-        with timed() as t_score:
-            det.score_samples(X)
+        score_s = best_of(3, lambda: det.score_samples(X))
         load = "load average %.1f on %d cores" % (os.getloadavg()[0], os.cpu_count() or 0)
         rows.append(
             Row("detectors", f"{name} train s", round(t_fit[0], 2), "s", round(base_fit, 2),
                 "sklearn RF defaults on 20 % rows", "< 60 s", f"{len(X_fit)} x {X.shape[1]} rows fitted; {load}")
         )
         rows.append(
-            Row("detectors", f"{name} batch score", round(len(X) / t_score[0]), "rows/s", round(base_rate),
+            Row("detectors", f"{name} batch score", round(len(X) / score_s), "rows/s", round(base_rate),
                 "sklearn RF defaults", ">= 200000 rows/s", f"{len(X)} rows; {load}")
         )
     return rows

@@ -42,14 +42,14 @@ from pumpguard.detectors.supervised import _MAX_BINS, split_gain_importance
 from pumpguard.errors import DataFormatError
 
 
-def _trailing_mean(A: np.ndarray, window: int) -> np.ndarray:
-    """Mean of the last ``window`` columns up to each column (sensors x rows, row-contiguous)."""
-    n = A.shape[1]
-    c = np.cumsum(A, axis=1)
-    out = np.empty_like(A)
+def _trailing_mean(cumulative: np.ndarray, window: int, out: np.ndarray) -> np.ndarray:
+    """Into ``out``: mean of the last ``window`` columns up to each column, from a cumulative sum
+    along the columns (sensors x rows, row-contiguous)."""
+    n = cumulative.shape[1]
     k = min(window, n)
-    out[:, :k] = c[:, :k] / np.arange(1, k + 1)
-    out[:, k:] = (c[:, k:] - c[:, :-k]) / window
+    np.divide(cumulative[:, :k], np.arange(1, k + 1), out=out[:, :k])
+    np.subtract(cumulative[:, k:], cumulative[:, :-k], out=out[:, k:])
+    out[:, k:] /= window
     return out
 
 
@@ -62,9 +62,21 @@ def causal_window_features(Z: np.ndarray, short_window: int, long_window: int) -
     [1.0, 2.0, 4.0]
     """
     T = np.ascontiguousarray(Z.T)  # sensors x rows: cumulative sums run along contiguous memory
-    mean_long = _trailing_mean(T, long_window)
-    var_long = np.maximum(_trailing_mean(T * T, long_window) - mean_long**2, 0.0)
-    return np.vstack([_trailing_mean(T, short_window), mean_long, np.sqrt(var_long)]).T
+    p = T.shape[0]
+    # built transposed and returned as a column-major (rows x features) view: no copy, and
+    # scikit-learn's boosting predicts faster from column-major input
+    out = np.empty((3 * p, T.shape[1]))
+    levels = np.cumsum(T, axis=1)
+    _trailing_mean(levels, short_window, out[:p])
+    mean_long = _trailing_mean(levels, long_window, out[p : 2 * p])
+    del levels
+    np.multiply(T, T, out=T)
+    squares = np.cumsum(T, axis=1)
+    var = _trailing_mean(squares, long_window, out[2 * p :])
+    var -= mean_long**2
+    np.maximum(var, 0.0, out=var)
+    np.sqrt(var, out=var)
+    return out.T
 
 
 class EarlyWarningDetector(Detector):
