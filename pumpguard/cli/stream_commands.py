@@ -68,6 +68,9 @@ def serve(
     nodes: Path | None = typer.Option(
         None, "--nodes", help='Also assemble rows from per-node readings: JSON {"period_s": 60, "nodes": {"J12": {"asset", "sensor", "unit"}}}.'
     ),
+    archive: Path | None = typer.Option(
+        None, "--archive", help="Also append telemetry and predictions to day-partitioned Parquet here (pumpguard train reads it)."
+    ),
     verbose: bool = typer.Option(True, "--verbose/--quiet", help="Log connections and a summary every 30 s."),
 ) -> None:
     """Subscribe to telemetry, score each row with MODEL, publish predictions (QoS 1, persistent session).
@@ -103,6 +106,12 @@ def serve(
             unknown = sorted({b.sensor for b in assembler.nodes.values()} - set(scorer.sensors))
             if unknown:
                 raise ConfigError(f"{nodes}: sensors {', '.join(unknown)} are not read by the model ({scorer.model_name})")
+        archiver = None
+        if archive is not None:
+            from pumpguard.stream.archive import Archiver, ArchivingScorer
+
+            archiver = Archiver(archive)
+            scorer = ArchivingScorer(scorer, archiver)
         worker = client_id or f"pumpguard-serve-{'all' if site == '+' else site}" + (f"-{share_group}" if share_group else "")
         service = ScoringService(
             scorer, address, topics=Topics(site=site, root=root), client_id=worker, share_group=share_group,
@@ -125,7 +134,13 @@ def serve(
                 )
             return False
 
-        stats = service.run(stop, until=report)
+        if archiver is not None:
+            archiver.start()
+        try:
+            stats = service.run(stop, until=report)
+        finally:
+            if archiver is not None:
+                archiver.close()  # what is still in memory goes to disk (write, then rename)
         err_console.print(
             f"stopped: {stats.rows} rows, {stats.predictions} predictions, {stats.rejected} rejected, "
             f"{stats.duplicates} duplicates dropped",

@@ -66,7 +66,9 @@ def test_serve_replay_listen_with_a_trained_model_file(mosquitto, app, tmp_path)
     write_csv(dataset, data)
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
     run = [sys.executable, "-c", SHIM]
-    serve = subprocess.Popen(run + ["serve", "--broker", mosquitto.url, "--model", str(model), "--client-id", "cli-serve"],
+    archive = tmp_path / "archive"
+    serve = subprocess.Popen(run + ["serve", "--broker", mosquitto.url, "--model", str(model), "--client-id", "cli-serve",
+                                    "--archive", str(archive)],
                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     listen = subprocess.Popen(run + ["listen", "--broker", mosquitto.url, "--count", "120"],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -89,3 +91,9 @@ def test_serve_replay_listen_with_a_trained_model_file(mosquitto, app, tmp_path)
         _, err = serve.communicate(timeout=30)
         listen.kill()
     assert "stopped: 120 rows, 120 predictions, 0 rejected" in err
+    # --archive: what was scored is on disk for retraining, readable by pumpguard's reader
+    import pandas as pd
+
+    telemetry = pd.read_parquet(archive / "telemetry")
+    predictions = pd.read_parquet(archive / "predictions")
+    assert len(telemetry) == 120 and len(predictions) == 120
