@@ -112,7 +112,7 @@ def skab(
 ) -> None:
     """Run the SKAB protocol for each detector; write results.json, leaderboard.md and predictions.
 
-    Example: pumpguard bench skab /work/shared/data/skab --out out/skab --detectors adaptive_t2,pca
+    Example: pumpguard bench skab /work/shared/data/skab --out out/skab --detectors reanchor_t2,adaptive_t2
     """
     with user_errors():
         from pumpguard.detectors.registry import make_detector

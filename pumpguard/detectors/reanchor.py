@@ -2,42 +2,35 @@
 
 :class:`~pumpguard.detectors.temporal.AdaptiveT2Detector` (``adaptive_t2``) scores the deviation of
 causal window means from a drift-following baseline that (almost) stops learning while the score is
-high. That latch is what keeps a real fault alarmed -- and it is also what keeps a *cleared* fault
-alarmed: after a valve episode the plant settles at a slightly different operating point (and the
-thermal sensors have drifted on during the fault), so the deviation from the frozen pre-fault
-baseline never falls back below the freeze level and the alarm holds to the end of the record
-(docs/skab.md, valve1/5, 9, 13, 15).
+high. That latch keeps a real fault alarmed -- and also a *cleared* one: after a valve episode the
+plant settles at a slightly different operating point (and the thermal sensors drift on), so the
+deviation from the frozen pre-fault baseline stays and the alarm holds to the end of the record
+(docs/skab.md). Valve faults are **steps** of the fast sensors within seconds, their clearing a
+step **back**; normal change is **drift** over minutes. On ``adaptive_t2``'s model this adds:
 
-The physics of the faults this is for: a valve that closes (or a blockage, a trip) is a **step** of
-the fast sensors (flow, pressure, current, vibration) within seconds, and its clearing is a second
-step **back**. This detector keeps ``adaptive_t2``'s model and score and adds one rule:
+* **a trend-following reference**: Brown's double exponential smoothing (``2 s1 - s2``, both at
+  the baseline half-life; ``follow_trend``) has no lag on a steady ramp, where an EWMA lags by
+  ``rate x half-life / ln 2`` -- enough, for thermal sensors, to cross the limit in normal running;
+* **steps freeze, drift does not**: above ``freeze_above`` the baseline freezes only if the move of
+  the last ``transient_s`` accounts for ``step_fraction`` of the deviation (``(f_t - f_{t-L}) W d_t
+  >= step_fraction * d_t W d_t``, ``W`` the T-squared metric); a dip of the score shorter than
+  ``transient_s`` continues the episode; the episode ends below ``release_below`` (a dead band);
+* **release on the step back, then re-anchor**: out of control, if the move of the last
+  ``transient_s`` took back ``step_fraction`` of the deviation then and left the process closer to
+  the baseline, the fault has cleared (the look-back row must lie ``transient_s`` into the episode,
+  so the decaying overshoot of a closing valve does not count). For the next ``transient_s`` the
+  baseline follows the window means row by row (no alarm while the transient settles); then
+  drift-following resumes from the new operating point.
 
-* **release on the step back.** While the row is out of control, compare the window means now with
-  those ``transient_s`` seconds ago. If the move over that time takes back at least
-  ``step_fraction`` of the deviation the process had then (measured along that deviation in
-  the T-squared metric: ``-(f_t - f_{t-L}) W d_{t-L} >= step_fraction * d_{t-L} W d_{t-L}``),
-  the fault has cleared. The operating point after it is taken as the new normal:
-* **re-anchor.** For the next ``transient_s`` seconds the baseline follows the window means row by
-  row (the hydraulic transient and the window itself settle; no alarm), then normal drift-following
-  resumes from the level reached.
+Parameters from physics and sampling, none from labels (docs/skab.md): ``transient_s = 30`` s is the
+10 s window plus a valve stroke and its hydraulic transient; ``step_fraction = 0.5`` is "more than
+half"; ``release_below = 1`` is the training limit. Known weaknesses: a persistent *normal* step
+alarms until it steps back; a new fault within ``transient_s`` of a release is absorbed.
 
-A drift that tripped the freeze does not step back and is still learned slowly as in
-``adaptive_t2``; a fault that fades gradually ends the ordinary way (score below ``freeze_above``).
-
-Parameters from physics and sampling, none from labels: ``transient_s = 30`` s covers the
-``window_s = 10`` s averaging window plus a valve stroke and its hydraulic transient (seconds to a
-few tens of seconds); ``step_fraction = 0.5`` means "more than half of the fault undone" -- the
-symmetric midpoint between "nothing changed" and "back where it started". Every other parameter is
-``adaptive_t2``'s (docs/skab.md).
-
-Known weakness: a new fault starting within ``transient_s`` of a release is absorbed into the new
-baseline.
-
-Missing values: as ``adaptive_t2`` (training median; a row with no usable reading scores NaN, does
-not move the baseline and cannot release). Contributions: the T-squared decomposition of the
-deviation (``d_j (W d)_j``, clipped at 0), EWMA-smoothed like the score. Causal: row ``t`` uses rows
-``<= t`` of the same table only; :meth:`ReanchoringT2Detector.score_one` agrees with
-:meth:`~pumpguard.detectors.base.Detector.score_samples`.
+Missing values: as ``adaptive_t2`` (training median; a row with no usable reading scores NaN, moves
+nothing and cannot release). Contributions: ``d_j (W d)_j`` clipped at 0, smoothed like the score.
+Causal (row ``t`` uses rows ``<= t``); :meth:`ReanchoringT2Detector.score_one` agrees with
+``score_samples``.
 """
 
 from __future__ import annotations
@@ -64,9 +57,10 @@ class ReanchoringT2Detector(AdaptiveT2Detector):
     """``adaptive_t2`` whose baseline re-anchors on the step back that clears a fault.
 
     Parameters: those of :class:`~pumpguard.detectors.temporal.AdaptiveT2Detector`, plus
-    ``transient_s`` (seconds: the horizon of the step-back test and the settling time after a
-    release; default 30) and ``step_fraction`` (share of the deviation a step must take back to
-    count as clearing; default 0.5).
+    ``transient_s`` (seconds: look-back of the step tests and settling time after a release; 30),
+    ``step_fraction`` (share of a deviation that must arise / be undone within it; 0.5),
+    ``follow_trend`` (Brown's trend-corrected reference instead of the EWMA; True) and
+    ``release_below`` (score below which an out-of-control episode ends; 1 = the training limit).
 
     Examples
     --------
