@@ -120,13 +120,14 @@ class LiveHub:
                     return list(p.get("top_sensors") or [])
         return []
 
-    def _controller_state(self, snapshot: dict) -> list[dict]:
-        state = dict(snapshot)
-        history = state.pop("history", None)
+    def _controller_state(self, message: dict) -> list[dict]:
+        state = _controller_view(message)
+        history = message.get("history")
+        if not isinstance(history, list) and isinstance(message.get("snapshot"), dict):
+            history = message["snapshot"].get("history")
         if isinstance(history, list) and history:
             self._history.clear()
             self._history.extend(h for h in history if isinstance(h, dict))
-        state.setdefault("received", _now())
         self._controller = state
         out = [{"type": "state", "data": self._state_locked()}]
         before = self._book.raised["controller"]
@@ -138,10 +139,19 @@ class LiveHub:
         return out
 
     def _controller_event(self, event: dict) -> list[dict]:
+        if event.get("type") == "acknowledged" and isinstance(event.get("alarm_id"), str):
+            alarm = self._book.get(f"C-{event['alarm_id']}")
+            if alarm is None:
+                return []
+            alarm = self._book.acknowledge(alarm["id"], by=str(event.get("by") or "controller"),
+                                           ts=str(event.get("ts") or _now()))
+            return [{"type": "alarm", "data": dict(alarm)}]
+        if not isinstance(event.get("to_state"), str):
+            return []  # an event kind this view does not draw
         self._history.append(event)
-        if self._controller is None and isinstance(event.get("to_state"), str):
+        if self._controller is None:
             self._controller = {"state": event["to_state"], "received": _now()}
-        elif isinstance(event.get("to_state"), str):
+        else:
             self._controller["state"] = event["to_state"]
         return [{"type": "transition", "data": dict(event)}, {"type": "state", "data": self._state_locked()}]
 
@@ -249,6 +259,18 @@ class LiveHub:
                 return
             self.publish(parsed[0], payload, asset=parsed[2] if parsed[0] in ("prediction", "telemetry") else "")
 
+        def tell_controller(alarm: dict, by: str) -> None:
+            # the controller service takes operator commands on <base>/controller/operator
+            site = topics.site if topics.site != "+" else (self._controller or {}).get("site")
+            if alarm.get("source") != "controller" or not site or self._client is None:
+                return
+            from pumpguard.stream.codec import Topics, encode_object
+            from pumpguard.stream.control_codec import operator_topic
+
+            self._client.publish(operator_topic(Topics(site=site, root=topics.root).base), encode_object(
+                {"command": "acknowledge", "alarm_id": alarm["controller_id"], "by": by}), qos=1)
+
+        self.acknowledge_handlers.append(tell_controller)
         client.on_connect, client.on_disconnect, client.on_message = on_connect, on_disconnect, on_message
         client.connect_async(broker.host, broker.port, keepalive=30, clean_start=True,
                              properties=connect_properties(session_expiry_s=0))
@@ -261,6 +283,23 @@ class LiveHub:
             client.disconnect()
             client.loop_stop()
         self._connected = False
+
+
+def _controller_view(message: dict) -> dict:
+    """What the dashboard needs of a controller state message: either the controller service's
+    retained message (``format`` pumpguard.controller-state/1, the snapshot inside) or a bare
+    ``Controller.snapshot()``; the long lists (recent prediction keys, history) are left out."""
+    inner = message.get("snapshot") if isinstance(message.get("snapshot"), dict) else message
+    view = {"state": message.get("state", inner.get("state")),
+            "suspected": list(inner.get("suspected") or message.get("suspected") or []),
+            "engaged": list(message.get("engaged") or inner.get("engaged") or []),
+            "alarms": list(inner.get("alarms") or message.get("alarms") or []),
+            "active_alarm": message.get("active_alarm"),
+            "ts": message.get("ts", inner.get("last_ts")),
+            "site": message.get("site"), "received": _now()}
+    if not view["suspected"] and isinstance(view["active_alarm"], dict):
+        view["suspected"] = list(view["active_alarm"].get("suspected") or [])
+    return view
 
 
 def _offer(q: asyncio.Queue, event: dict | None) -> None:

@@ -41,7 +41,10 @@ def test_hub_follows_the_broker(tmp_path, settings):
     try:
         pub = make_client("test-publisher", Broker.from_url(broker.url))
         pub.connect(Broker.from_url(broker.url).host, broker.port)
+        operator_msgs: list = []
+        pub.on_message = lambda c, u, m: operator_msgs.append(orjson.loads(m.payload))
         pub.loop_start()
+        pub.subscribe(f"{topics.base}/controller/operator", qos=1)
         # retained before the API starts: the hub must get it on subscribing
         pub.publish(topics.controller_state, orjson.dumps({"state": "ALARM", "suspected": ["J-N2"],
                     "alarms": [{"id": "A-1", "raised": "2026-01-01T00:00:00Z", "reason": "anomaly confirmed"}]}),
@@ -60,6 +63,10 @@ def test_hub_follows_the_broker(tmp_path, settings):
             assert {a["id"] for a in client.get("/alarms").json()} == {"C-A-1", "D-1"}
             assert "pumpguard_broker_connected 1" in client.get("/metrics").text
             assert 'pumpguard_rows_scored_total{source="stream"} 1' in client.get("/metrics").text
+            # acknowledging a controller alarm tells the controller service (its operator topic)
+            r = client.post("/alarms/C-A-1/ack?by=anna", headers={"Authorization": f"Bearer {settings.token}"})
+            assert r.status_code == 200
+            assert _wait(lambda: operator_msgs) == [{"command": "acknowledge", "alarm_id": "A-1", "by": "anna"}]
         assert app.state.hub.broker_connected is None  # the lifespan closed its client
         pub.loop_stop()
         pub.disconnect()
