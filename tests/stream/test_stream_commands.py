@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from pumpguard.cli import stream_commands
 
 REPO = Path(__file__).resolve().parents[2]
-# Until the lead adds stream_commands to pumpguard/cli/__init__.py, run the commands from a local app.
-SHIM = "import typer; from pumpguard.cli import stream_commands as s; app = typer.Typer(); s.register(app); app()"
+# the real `pumpguard` entry point, as installed
+PUMPGUARD = "from pumpguard.cli import main; main()"
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def test_serve_replay_listen_with_a_trained_model_file(mosquitto, app, tmp_path)
     data = tmp_path / "pump.csv"
     write_csv(dataset, data)
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
-    run = [sys.executable, "-c", SHIM]
+    run = [sys.executable, "-c", PUMPGUARD]
     archive = tmp_path / "archive"
     serve = subprocess.Popen(run + ["serve", "--broker", mosquitto.url, "--model", str(model), "--client-id", "cli-serve",
                                     "--archive", str(archive)],
