@@ -86,6 +86,23 @@ def test_scoring_does_not_change_the_model(name, dataset, record):
     assert state(det) == before
 
 
+def test_inputs_are_not_modified(name, dataset, record):
+    det = trained(name, dataset).detector
+    X = sensors_of(record).iloc[:400].copy()
+    X.iloc[5, 2] = np.nan
+    before = X.copy()
+    det.score_samples(X)
+    det.contributions(X)
+    pd.testing.assert_frame_equal(X, before)
+    fresh = make_detector(name, **DETECTORS[name].conformance_params)
+    y = record["machine_status"] if fresh.supervised else None
+    X_fit = sensors_of(record) if fresh.supervised else sensors_of(record)[(record["machine_status"] == "NORMAL").to_numpy()]
+    X_fit = X_fit.copy()
+    before = X_fit.copy()
+    fresh.fit(X_fit, y)
+    pd.testing.assert_frame_equal(X_fit, before)
+
+
 def test_columns_may_come_in_any_order(name, dataset, record):
     det = trained(name, dataset).detector
     X = sensors_of(record).iloc[:300]
