@@ -190,7 +190,9 @@ def headline_lines(report: dict, head: dict) -> list[str]:
                  f"({fa['alarm_events']} events in {fa['normal_days']:.2f} days)")
     if head["status_macro_f1"] is not None:
         lines.append(f"status F1     {head['status_macro_f1']:.3f} (macro over classes)")
-    return lines
+    from pumpguard.cli._fault_runs import summary_lines
+
+    return lines + summary_lines(report)
 
 
 def shuffled_model(dataset, name: str, params: dict, *, train_fraction: float, validation_fraction: float,
@@ -245,9 +247,14 @@ class BareModel:
 
 
 def assess_to_folder(trained, dataset, outdir: Path, *, everything: bool = False, horizon=None,
-                     model_label: str = "") -> dict:
+                     model_label: str = "", data_path: Path | None = None, fault_dir: Path | None = None,
+                     network: str | None = None) -> dict:
     """Score ``dataset`` with ``trained``, assess it, write ``assessment.json`` and ``assessment.html``
-    into ``outdir``; returns the report (the dict of :func:`pumpguard.evaluation.assess`)."""
+    into ``outdir``; returns the report (the dict of :func:`pumpguard.evaluation.assess`).
+
+    With a fault table (``events.csv`` in ``fault_dir``, or beside ``data_path``/the dataset's source)
+    the report also has ``faults`` and ``localisation`` (:mod:`pumpguard.cli._fault_runs`); ``network``
+    is the network the data were simulated on (name or .inp)."""
     from pumpguard.evaluation import assess as assess_scores
     from pumpguard.evaluation.report import assessment_html
 
@@ -266,6 +273,10 @@ def assess_to_folder(trained, dataset, outdir: Path, *, everything: bool = False
                               f"(from {trained.validation_end})",
                               hint="assess on data that continue past the training data, or pass --all")
     report["model"] = {"file": model_label, "detector": trained.detector_name, "params": trained.params}
+    from pumpguard.cli._fault_runs import assess_faults_and_locations
+
+    report.update(assess_faults_and_locations(trained, dataset, scored, report, data_path=data_path,
+                                              fault_dir=fault_dir, network=network) or {})
     outdir = out_dir(outdir)
     write_json(outdir / "assessment.json", report)
     keep = scored["scores"].index >= pd.Timestamp(report["slice"]["start"])

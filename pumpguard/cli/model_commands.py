@@ -101,10 +101,13 @@ def assess(
     everything: bool = typer.Option(False, "--all", help="Assess every row, including those trained on (optimistic)."),
     horizon: str = typer.Option(None, "--horizon", help="Look-back window before a failure, e.g. 12h (default 12h; 0 for anomaly-only data)."),
     update_model: bool = typer.Option(False, "--update-model", help="Also store the headline numbers in the model file's card."),
+    network: str = typer.Option(None, "--network", help="Network the data were simulated on (name or .inp), for localising leaks when events.csv lies beside the data (default: as recorded in sensors.json, else the default network)."),
 ) -> None:
     """Assess a model on the rows after its training and validation slices (time-ordered).
 
     Writes DIR/assessment.json and an offline DIR/assessment.html. Definitions: docs/assessment.md.
+    Simulated data with events.csv (and sensors.json) beside them also get the fault-event assessment
+    and the leak/burst localisation.
 
     Example: pumpguard assess pump.csv --model pca.skops --out report/ --horizon 12h
     """
@@ -114,7 +117,8 @@ def assess(
         trained = runs.load(model)
         dataset = runs.read(data)
         report = runs.assess_to_folder(trained, dataset, out, everything=everything,
-                                       horizon=runs.parse_horizon(horizon), model_label=str(model))
+                                       horizon=runs.parse_horizon(horizon), model_label=str(model),
+                                       data_path=data, network=network)
         head = headline(report)
         if update_model:
             from pumpguard.detectors.model_file import update_card

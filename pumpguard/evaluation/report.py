@@ -43,11 +43,13 @@ def duration_text(seconds: float | None) -> str:
 
     Examples
     --------
-    >>> duration_text(5400), duration_text(42), duration_text(None)
-    ('1 h 30 min', '42 s', '—')
+    >>> duration_text(5400), duration_text(42), duration_text(-60), duration_text(None)
+    ('1 h 30 min', '42 s', '-1 min', '—')
     """
     if seconds is None:
         return "—"
+    if seconds < 0:  # an alarm just before a fault's start (the pre-start tolerance)
+        return "-" + duration_text(-seconds)
     s = int(round(seconds))
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)
@@ -184,6 +186,9 @@ def assessment_html(report: dict, *, scores: pd.Series | None = None, labels: pd
     else:
         parts.append('<p class="muted">No event in the assessed slice: event metrics are undefined here.</p>')
 
+    if report.get("faults"):
+        parts.append(faults_html(report["faults"], report.get("localisation")))
+
     parts.append("<h2>Ranking of scores (ROC-AUC, PR-AUC)</h2>")
     rank_rows = []
     for name, r in report["ranking"].items():
@@ -207,6 +212,71 @@ def assessment_html(report: dict, *, scores: pd.Series | None = None, labels: pd
         parts.append("<h2>Score over time</h2>" + embedded_png(png, "score against threshold over time"))
     parts.append('<p class="muted">Definitions: docs/assessment.md in the pumpguard source.</p>')
     return page(title, "\n".join(parts))
+
+
+def _share(x) -> str:
+    return "—" if x is None else f"{100 * x:.0f} %"
+
+
+def faults_html(faults: dict, localisation: dict | None = None) -> str:
+    """The fault-event section (``report["faults"]``, ``report["localisation"]``): summary, per category
+    and kind, one row per fault with its top location candidate, and the localisation shares."""
+    fa = faults["false_alarms"]
+    parts = ["<h2>Faults (simulator ground truth)</h2>",
+             f'<p class="muted">From {html.escape(str(faults.get("source", "events.csv")))}: the faults that start in '
+             f'the assessed slice. Caught = an alarm between start - {duration_text(faults["tolerance_s"])} and the '
+             "fault's end.</p>",
+             _table(["", ""], [
+                 ["faults", _fmt(faults["total"])], ["caught", _fmt(faults["caught"])],
+                 ["missed", _fmt(faults["missed"])],
+                 ["median detection delay", duration_text(faults["median_detection_delay_s"])],
+                 ["median lead time before a failure", duration_text(faults["median_lead_time_s"])],
+                 ["already running when the slice starts (not scored)",
+                  html.escape(", ".join(faults["ongoing_at_start"]) or "none")],
+                 ["false alarms per day outside every fault (NORMAL rows)", _fmt(fa["events_per_day"])],
+                 ["false alarm events / rows", f'{_fmt(fa["alarm_events"])} / {_fmt(fa["alarm_rows"])}'],
+                 ["time outside every fault", f'{fa["normal_days"]:.2f} days'],
+             ])]
+    groups = [[html.escape(f"{g}: {name}"), _fmt(v["total"]), _fmt(v["caught"]), _fmt(v["missed"]),
+               duration_text(v["median_detection_delay_s"])]
+              for g in ("category", "kind") for name, v in faults[f"by_{g}"].items()]
+    if groups:
+        parts.append(_table(["group", "faults", "caught", "missed", "median delay"], groups))
+    located = {it["event_id"]: it for it in (localisation or {}).get("items", [])}
+    if faults["items"]:
+        rows = []
+        for it in faults["items"]:
+            loc = located.get(it["event_id"], {})
+            dist = loc.get("distance_m")
+            rows.append([html.escape(it["event_id"]), html.escape(it["kind"]), html.escape(it["category"]),
+                         html.escape(it["location"]), _fmt(it["start"]), _fmt(it["end"]),
+                         f'<span class="{it["outcome"]}">{it["outcome"]}</span>',
+                         duration_text(it["detection_delay_s"]),
+                         html.escape(loc.get("top_candidate") or ("—" if loc else "")),
+                         ("" if not loc else "—" if dist is None else f"{dist:.0f} m"),
+                         ("" if not loc else _fmt(loc.get("hops")))])
+        parts.append(_table(["fault", "kind", "category", "location", "start", "end", "outcome", "delay",
+                             "top candidate", "distance", "hops"], rows, left=4))
+    if localisation:
+        parts.append("<h3>Leak and burst localisation</h3>")
+        if localisation.get("skipped"):
+            parts.append(f'<p class="muted">Not assessed: {html.escape(localisation["skipped"])}.</p>')
+        elif localisation.get("over_all_faults"):
+            a, b = localisation["over_all_faults"], localisation.get("over_located") or {}
+            dist = lambda x: "—" if x is None else f"{x:.0f} m"  # noqa: E731
+            parts.append(_table(["", "of all leaks/bursts", "of those located"], [
+                ["faults", _fmt(a["n_events"]), _fmt(b.get("n_events"))],
+                ["true location is the top candidate", _share(a["top1"]), _share(b.get("top1"))],
+                ["within 2 hops", _share(a["within_2_hops"]), _share(b.get("within_2_hops"))],
+                ["within 300 m (BattLeDIM hit radius)", _share(a["within_300m"]), _share(b.get("within_300m"))],
+                ["median distance (located only)", dist(a["median_distance_m"]), dist(b.get("median_distance_m"))],
+                ["median detection delay", duration_text(a["detection_delay_median_s"]), ""],
+            ]))
+            parts.append(f'<p class="muted">Network {html.escape(str(localisation.get("network")))} '
+                         f'({html.escape(str(localisation.get("network_from")))}); contributions averaged over the '
+                         f'first {localisation["locating_rows"]} alarm rows of each fault. A missed fault counts as '
+                         "not located.</p>")
+    return "\n".join(parts)
 
 
 def embedded_png(png: bytes, alt: str) -> str:
