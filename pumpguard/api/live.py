@@ -155,6 +155,22 @@ class LiveHub:
             self._controller["state"] = event["to_state"]
         return [{"type": "transition", "data": dict(event)}, {"type": "state", "data": self._state_locked()}]
 
+    def publish_message(self, topic: str, payload: bytes, topics) -> bool:
+        """Take one raw MQTT message (``topic``, JSON ``payload`` bytes) under ``topics``' root, e.g. what a
+        service's ``handle()`` returns in process; False when it is not a kind this view shows."""
+        from pumpguard.stream.codec import decode_object
+
+        parsed = topics.parse(topic)
+        if parsed is None or parsed[0] not in KINDS:
+            return False
+        body = decode_object(payload)
+        if body is None:
+            if self.metrics is not None:
+                self.metrics.error("live_not_json")
+            return False
+        self.publish(parsed[0], body, asset=parsed[2] if parsed[0] in ("prediction", "telemetry") else "")
+        return True
+
     # -- reading -----------------------------------------------------------------------------------
     def _state_locked(self) -> dict:
         latest = {a: dict(s[-1]) for a, s in self._predictions.items() if s}
@@ -229,7 +245,6 @@ class LiveHub:
     def connect(self, broker, topics) -> None:
         """Subscribe to predictions, telemetry and controller state/events of ``topics`` on ``broker``
         (a :class:`pumpguard.stream.mqtt.Broker`); paho reconnects by itself with backoff."""
-        from pumpguard.stream.codec import decode_object
         from pumpguard.stream.mqtt import connect_properties, make_client
 
         client = make_client(f"pumpguard-api-{uuid.uuid4().hex[:8]}", broker)
@@ -249,15 +264,7 @@ class LiveHub:
                 self.metrics.error("broker_disconnect")
 
         def on_message(c, userdata, message):
-            parsed = topics.parse(message.topic)
-            if parsed is None or parsed[0] not in KINDS:
-                return
-            payload = decode_object(message.payload)
-            if payload is None:
-                if self.metrics is not None:
-                    self.metrics.error("live_not_json")
-                return
-            self.publish(parsed[0], payload, asset=parsed[2] if parsed[0] in ("prediction", "telemetry") else "")
+            self.publish_message(message.topic, message.payload, topics)
 
         def tell_controller(alarm: dict, by: str) -> None:
             # the controller service takes operator commands on <base>/controller/operator

@@ -65,3 +65,16 @@ def test_window_is_bounded():
         hub.publish("telemetry", {"ts": f"2026-01-01T00:00:{i:02d}Z", "values": {"a": float(i)}}, asset="p")
     rows = hub.snapshot()["telemetry"]["p"]
     assert len(rows) == 10 and rows[-1]["values"]["a"] == 24.0
+
+
+def test_raw_messages_in_process():
+    from pumpguard.stream.codec import Topics, encode_predictions
+
+    topics = Topics(site="plant1")
+    hub = LiveHub()
+    p = {"asset": "pump_a", "ts": datetime(2026, 1, 1, tzinfo=timezone.utc), "score": 3.0, "threshold": 1.0,
+         "anomaly": True, "status": "ANOMALY", "top_sensors": [], "model": "m"}
+    assert hub.publish_message(topics.prediction("pump_a"), encode_predictions([p], batch=True), topics)
+    assert not hub.publish_message(topics.errors, b"{}", topics)
+    assert not hub.publish_message(topics.prediction("pump_a"), b"not json", topics)
+    assert hub.state()["assets"]["pump_a"]["ts"] == "2026-01-01T00:00:00Z"
