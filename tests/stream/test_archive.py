@@ -18,7 +18,7 @@ from pumpguard.stream.archive import Archiver, ArchivingScorer
 from pumpguard.stream.codec import TelemetryRow
 from pumpguard.stream.scorer import StreamScorer
 
-from conftest import SENSORS, telemetry_frame
+from tests.stream.conftest import SENSORS, telemetry_frame
 
 
 def rows_of(frame: pd.DataFrame, asset: str = "pump_a") -> list[TelemetryRow]:
@@ -127,3 +127,32 @@ def test_days_follow_the_rows_not_the_clock(tmp_path):
     paths = archive.flush()
     assert [p.parent.name for p in paths] == ["date=2019-06-30", "date=2019-07-01"]
     assert frame.index[1] - frame.index[0] == timedelta(minutes=1)
+
+
+@pytest.mark.mqtt
+def test_serve_archives_through_the_hook(mosquitto, topic_root, detector, tmp_path):
+    """H8's ScoringService, unchanged, with an ArchivingScorer: every replayed row ends in the archive once."""
+    import threading
+
+    from pumpguard.stream.clients import replay
+    from pumpguard.stream.codec import Topics
+    from pumpguard.stream.mqtt import Broker, ScoringService
+
+    broker, topics = Broker.from_url(mosquitto.url), Topics(site="plant1", root=topic_root)
+    archive = Archiver(tmp_path, flush_rows=10_000, flush_seconds=0.5).start()
+    service = ScoringService(ArchivingScorer(StreamScorer(detector), archive), broker, topics=topics, client_id="archiving-worker")
+    stop = threading.Event()
+    thread = threading.Thread(target=service.run, args=(stop,), kwargs={"until": lambda s: s.rows >= 300}, name="serve", daemon=True)
+    thread.start()
+    try:
+        assert service.subscribed.wait(10)
+        frame = telemetry_frame(300)
+        replay(frame, broker, topics=topics, asset="pump_a", batch=25, timeout_s=60)
+        thread.join(30)
+    finally:
+        stop.set()
+        thread.join(10)
+        archive.close()
+    dataset = read_dataset(tmp_path / "telemetry")
+    assert len(dataset.frame) == 300
+    pd.testing.assert_frame_equal(dataset.frame[SENSORS], frame, check_freq=False, check_names=False)
