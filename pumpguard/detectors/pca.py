@@ -76,6 +76,8 @@ class PCADetector(Detector):
         Zc = Z - self.center_
         cov = Zc.T @ Zc / max(len(Zc) - 1, 1)
         self.covariance_ = cov
+        #: inverse of the (slightly ridged) covariance, for filling missing readings
+        self.precision_ = np.linalg.inv(cov + _FILL_RIDGE * np.eye(len(cov)))
         eigval, eigvec = np.linalg.eigh(cov)
         order = np.argsort(eigval)[::-1]
         eigval, eigvec = np.clip(eigval[order], 0.0, None), eigvec[:, order]
@@ -113,15 +115,17 @@ class PCADetector(Detector):
             _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
             order = np.argsort(inverse, kind="stable")
             bounds = np.flatnonzero(np.diff(inverse[order])) + 1
-            cov = self.covariance_ + _FILL_RIDGE * np.eye(self.n_sensors_)
+            # conditional mean through the precision matrix Q: z_M = -Q_MM^-1 Q_MO z_O, a solve of the
+            # size of the *missing* set (the missing entries are 0, so Q_MO z_O = (Z Q)[:, M])
+            Q = self.precision_
             for group in np.split(order, bounds):
                 sel = rows[group]
                 pattern = missing[sel[0]]
-                obs = ~pattern
-                if not obs.any():
+                if pattern.all() or not (~pattern).any():
                     continue  # unscorable: NaN later
-                gain = np.linalg.solve(cov[np.ix_(obs, obs)], cov[np.ix_(obs, pattern)])
-                Z[np.ix_(sel, pattern)] = Z[np.ix_(sel, obs)] @ gain
+                cols = np.flatnonzero(pattern)
+                pull = Z[sel] @ Q[:, cols]
+                Z[np.ix_(sel, cols)] = -np.linalg.solve(Q[np.ix_(cols, cols)], pull.T).T
         return Z, missing
 
     def _statistics(self, Zc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
