@@ -329,8 +329,7 @@ class ControllerService:
         failed = [code for code in reason_codes if code.is_failure]
         if failed:
             log.error("the broker refused a subscription of the controller: %s (check the ACL)", failed[0])
-            return
-        if mid == self._state_sub_mid:
+        if mid == self._state_sub_mid:  # refused too: then there is nothing to restore from, start fresh
             self._state_suback = time.monotonic()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
