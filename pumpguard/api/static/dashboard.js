@@ -9,7 +9,7 @@
   const $ = (id) => document.getElementById(id);
 
   const live = { predictions: {}, telemetry: {}, state: null, alarms: new Map(), map: null, asset: null,
-                 chosen: null, dirty: true };
+                 chosen: null, dirty: true, alarmsVersion: 0, alarmsDrawn: -1 };
 
   // ---------------------------------------------------------------- helpers
   function el(name, attrs, parent) {
@@ -53,6 +53,7 @@
         live.telemetry = ev.data.telemetry || {};
         live.state = ev.data.state || null;
         live.alarms = new Map((ev.data.alarms || []).map((a) => [a.id, a]));
+        live.alarmsVersion++;
         break;
       case "prediction": push(live.predictions, ev.asset, ev.data); break;
       case "telemetry": push(live.telemetry, ev.asset, ev.data); break;
@@ -60,7 +61,7 @@
       case "transition":
         if (live.state) { (live.state.history = live.state.history || []).push(ev.data); }
         break;
-      case "alarm": live.alarms.set(ev.data.id, ev.data); break;
+      case "alarm": live.alarms.set(ev.data.id, ev.data); live.alarmsVersion++; break;
       default: return;
     }
     live.dirty = true;
@@ -183,6 +184,9 @@
   }
 
   function drawAlarms() {
+    // rebuilt only when an alarm changed, so a button is not replaced under the operator's click
+    if (live.alarmsDrawn === live.alarmsVersion) return;
+    live.alarmsDrawn = live.alarmsVersion;
     const body = $("alarm-list");
     body.innerHTML = "";
     const alarms = [...live.alarms.values()].reverse();
@@ -212,7 +216,7 @@
       const body = await r.json().catch(() => ({}));
       if (!r.ok) { msg.textContent = `Not acknowledged: ${body.detail || r.status}`; return; }
       msg.textContent = `Alarm ${id} acknowledged.`;
-      live.alarms.set(body.id, body); live.dirty = true;
+      live.alarms.set(body.id, body); live.alarmsVersion++; live.dirty = true;
     } catch (e) { msg.textContent = `Not acknowledged: ${e}`; }
   }
 
