@@ -1,11 +1,15 @@
 """The archive for retraining: telemetry and predictions appended to day-partitioned Parquet files.
 
-Layout (what :func:`pumpguard.data.read_dataset` reads as a directory, so ``pumpguard train
-<dir>/telemetry`` trains on it)::
+Layout (what :func:`pumpguard.data.read_dataset` reads as a directory: it searches it recursively)::
 
-    <dir>/telemetry/date=YYYY-MM-DD/part-<n>.parquet     timestamp, <sensor columns...>, site, asset
-    <dir>/predictions/date=YYYY-MM-DD/part-<n>.parquet   timestamp, site, asset, score, threshold,
-                                                         anomaly, status, model, top_sensors (JSON text)
+    <dir>/telemetry/site=<site>/asset=<asset>/date=YYYY-MM-DD/part-<n>.parquet
+        timestamp, <sensor columns...>, site, asset
+    <dir>/predictions/site=<site>/asset=<asset>/date=YYYY-MM-DD/part-<n>.parquet
+        timestamp, site, asset, score, threshold, anomaly, status, model, top_sensors (JSON text)
+
+A model is trained per asset, so ``pumpguard train <dir>/telemetry/site=plant1/asset=pump_a``
+trains on one pump's record (``pumpguard train <dir>/telemetry`` when the archive holds one asset);
+two pumps' rows with the same time stamps in one table would be one pump's rows repeated.
 
 The day is the row's own time stamp (UTC), not the wall clock, so a replayed record lands on its
 days. Rows are buffered and written every ``flush_rows`` rows or ``flush_seconds`` seconds, whichever
@@ -66,7 +70,7 @@ class Archiver:
     >>> row = TelemetryRow("plant1", "pump_a", ts, {"sensor_00": 2.5})
     >>> archive.on_scored([row, row], [{"asset": "pump_a", "ts": ts, "score": 1.0, "anomaly": False}, None])
     >>> [p.relative_to(folder).as_posix() for p in archive.flush()]
-    ['telemetry/date=2024-01-01/part-0.parquet', 'predictions/date=2024-01-01/part-0.parquet']
+    ['telemetry/site=plant1/asset=pump_a/date=2024-01-01/part-0.parquet', 'predictions/site=plant1/asset=pump_a/date=2024-01-01/part-0.parquet']
     """
 
     def __init__(self, directory: str | Path, *, flush_rows: int = DEFAULT_FLUSH_ROWS,
@@ -122,13 +126,13 @@ class Archiver:
             paths: list[Path] = []
             for kind, items, table_of in (("telemetry", telemetry, _telemetry_table),
                                           ("predictions", predictions, _prediction_table)):
-                for day, part in _by_day(items, kind).items():
+                for where, part in _by_partition(items, kind).items():
                     try:
-                        paths.append(self._write(kind, day, table_of(part)))
+                        paths.append(self._write(kind, where, table_of(part)))
                     except OSError as exc:
                         self.failures += 1
                         log.error("archive: cannot write %s of %s under %s (%s); keeping %d rows for the next try",
-                                  kind, day, self.directory, exc, len(part))
+                                  kind, where, self.directory, exc, len(part))
                         self._keep(kind, part)
             self.written.extend(paths)
             return paths
@@ -141,8 +145,8 @@ class Archiver:
                 log.error("archive: backlog full, dropping %d %s rows", len(part) - max(room, 0), kind)
             buffer[:0] = part[: max(room, 0)]
 
-    def _write(self, kind: str, day: str, table: pa.Table) -> Path:
-        folder = self.directory / kind / f"date={day}"
+    def _write(self, kind: str, where: str, table: pa.Table) -> Path:
+        folder = self.directory / kind / where
         folder.mkdir(parents=True, exist_ok=True)
         n = _next_part(folder)
         tmp = folder / f".part-{n}.parquet.tmp-{os.getpid()}"
@@ -163,7 +167,7 @@ class Archiver:
         """Delete temporary files left by a writer that crashed; how many."""
         now = time.time()
         removed = 0
-        for tmp in self.directory.glob("*/date=*/.part-*.parquet.tmp-*"):
+        for tmp in self.directory.glob("*/site=*/asset=*/date=*/.part-*.parquet.tmp-*"):
             try:
                 if now - tmp.stat().st_mtime > older_than_s or _dead_writer(tmp):
                     tmp.unlink()
@@ -250,12 +254,16 @@ def _dead_writer(tmp: Path) -> bool:
     return False
 
 
-def _by_day(items: list, kind: str) -> dict[str, list]:
-    days: dict[str, list] = defaultdict(list)
+def _by_partition(items: list, kind: str) -> dict[str, list]:
+    """Items by ``site=<s>/asset=<a>/date=<day>`` (the day of the row's own UTC time stamp)."""
+    parts: dict[str, list] = defaultdict(list)
     for item in items:
-        ts = item.ts if kind == "telemetry" else item[1]["ts"]
-        days[ts.strftime("%Y-%m-%d")].append(item)
-    return dict(sorted(days.items()))
+        if kind == "telemetry":
+            site, asset, ts = item.site, item.asset, item.ts
+        else:
+            site, asset, ts = item[0], item[1].get("asset", ""), item[1]["ts"]
+        parts[f"site={site}/asset={asset or '_'}/date={ts.strftime('%Y-%m-%d')}"].append(item)
+    return dict(sorted(parts.items()))
 
 
 def _telemetry_table(rows: list[TelemetryRow]) -> pa.Table:

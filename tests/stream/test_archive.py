@@ -36,7 +36,7 @@ def test_scored_rows_land_in_day_partitions_that_read_dataset_reads(tmp_path, de
         scorer.score(rows[start:start + 700])
     scorer.score(rows[:10])  # redelivered rows: duplicates are not archived twice
     archive.close()
-    days = sorted(p.name for p in (tmp_path / "telemetry").iterdir())
+    days = sorted(p.name for p in (tmp_path / "telemetry" / "site=plant1" / "asset=pump_a").iterdir())
     assert days == ["date=2024-01-01", "date=2024-01-02", "date=2024-01-03"]
     dataset = read_dataset(tmp_path / "telemetry")
     assert list(dataset.sensor_ids) == SENSORS
@@ -71,7 +71,7 @@ def test_a_crash_between_write_and_rename_leaves_no_corrupt_part(tmp_path, monke
     with pytest.raises(SystemExit):
         first.flush()
     monkeypatch.undo()
-    folder = tmp_path / "telemetry" / "date=2024-01-01"
+    folder = tmp_path / "telemetry" / "site=plant1" / "asset=pump_a" / "date=2024-01-01"
     leftovers = list(folder.glob(".part-*"))
     assert len(leftovers) == 1 and sorted(p.name for p in folder.glob("*.parquet")) == ["part-0.parquet"]
     # a half-written temporary file (the crash came during the write) is never read either
@@ -156,3 +156,12 @@ def test_serve_archives_through_the_hook(mosquitto, topic_root, detector, tmp_pa
     dataset = read_dataset(tmp_path / "telemetry")
     assert len(dataset.frame) == 300
     pd.testing.assert_frame_equal(dataset.frame[SENSORS], frame, check_freq=False, check_names=False)
+
+
+def test_assets_are_archived_apart_so_a_model_trains_on_one(tmp_path):
+    frame = telemetry_frame(20)
+    archive = Archiver(tmp_path)
+    archive.add_telemetry(rows_of(frame, "pump_a") + rows_of(frame * 2, "pump_b"))
+    archive.flush()
+    pump_b = read_dataset(tmp_path / "telemetry" / "site=plant1" / "asset=pump_b")
+    pd.testing.assert_frame_equal(pump_b.frame[SENSORS], frame * 2, check_freq=False, check_names=False)
