@@ -210,12 +210,14 @@
   async function acknowledge(id) {
     const token = $("token").value.trim();
     const msg = $("ack-message");
+    msg.className = "message";
     if (!token) { msg.textContent = "Enter the operator token (top right) to acknowledge."; $("token").focus(); return; }
     try {
       const r = await fetch(`/alarms/${encodeURIComponent(id)}/ack?by=operator`, { method: "POST", headers: { Authorization: `Bearer ${token}` } });
       const body = await r.json().catch(() => ({}));
       if (!r.ok) { msg.textContent = `Not acknowledged: ${body.detail || r.status}`; return; }
       msg.textContent = `Alarm ${id} acknowledged.`;
+      msg.className = "message ok";
       live.alarms.set(body.id, body); live.alarmsVersion++; live.dirty = true;
     } catch (e) { msg.textContent = `Not acknowledged: ${e}`; }
   }
