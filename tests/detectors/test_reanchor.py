@@ -64,7 +64,11 @@ def test_future_rows_do_not_change_past_scores():
     pd.testing.assert_frame_equal(det.contributions(X).iloc[:700], det.contributions(changed).iloc[:700])
 
 
-@pytest.mark.parametrize("params", [{}, {"shrinkage": 1.0, "follow_trend": False}, {"lags": 1, "window_s": 8}])
+@pytest.mark.parametrize("params", [
+    {},
+    pytest.param({"shrinkage": 1.0, "follow_trend": False}, marks=pytest.mark.slow),
+    pytest.param({"lags": 1, "window_s": 8}, marks=pytest.mark.slow),
+])
 def test_score_one_agrees_with_score_samples_through_alarm_release_and_gaps(params):
     X = _table(n=900, fault=(450, 650, -2.0), after=0.8, seed=3)
     X.iloc[100, 0] = np.nan                        # one missing reading
