@@ -251,3 +251,25 @@ def test_mqtt_311_fresh_start_ignores_the_retained_state(mosquitto, topic_root, 
         stop.set()
         thread.join(10)
         watcher.close()
+
+
+def _cli():
+    import typer
+
+    from pumpguard.cli import control_commands
+
+    app = typer.Typer()
+    control_commands.register(app)
+    app.command("noop")(lambda: None)  # a second command keeps "controller" a sub-command
+    return app
+
+
+def test_cli_help_has_an_example_and_bad_options_are_one_line():
+    from typer.testing import CliRunner
+
+    runner = CliRunner()
+    assert "Example: pumpguard controller" in runner.invoke(_cli(), ["controller", "--help"]).output
+    for args, expected in ((["--site", "+"], "--site '+'"), (["--sensors", "s.json"], "give --network too"),
+                           (["--mqtt", "4"], "--mqtt '4'"), (["--network", "nowhere.inp"], "does not exist")):
+        result = runner.invoke(_cli(), ["controller", "--broker", "mqtt://127.0.0.1:9", *args])
+        assert result.exit_code == 2 and expected in result.output and "Traceback" not in result.output, result.output
