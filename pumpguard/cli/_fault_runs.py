@@ -153,7 +153,8 @@ def _localise(trained, scored: dict, faults: dict, sensors_path: Path | None, ne
         picks.append(pos if pos.size else None)
         rules.append(rule)
     contributions = _contributions(trained.detector, X, [p for p in picks if p is not None])
-    sensors = sensor_file.by_id()
+    sensors = {sid: m for sid, m in sensor_file.by_id().items() if m.element not in _pump_ends(wn)}
+    out["station_sensors_left_out"] = sorted(set(sensor_file.by_id()) - set(sensors))
     candidates, rows_used = [], []
     for pos in picks:
         if pos is None or contributions is None:
@@ -184,6 +185,14 @@ def _localise(trained, scored: dict, faults: dict, sensors_path: Path | None, ne
         "distance_m": overall["distance_m"][i], "hops": overall["hops"][i],
     } for i, it in enumerate(items)]
     return out
+
+
+def _pump_ends(wn) -> set[str]:
+    """Each pump and the nodes at its suction and discharge. Their pressures and the pump's flow follow
+    the pump's operating point: any leak anywhere slides it along its curve, so the station's sensors
+    say how much water is lost, not where. They are left out of the localisation (not of the detector)."""
+    return {n for name in wn.pump_name_list for n in (name, wn.get_link(name).start_node_name,
+                                                       wn.get_link(name).end_node_name)}
 
 
 def _truth_element(item: dict, wn) -> str:
