@@ -280,8 +280,8 @@ def _generic_default(wn, layout) -> tuple[tuple[float, str], ...]:
     pipes = [g.edges[e]["name"] for e, _ in sorted(ranked.items(), key=lambda t: (-t[1], g.edges[t[0]]["name"]))]
     valves = sorted(wn.valve_name_list) or pipes[5:6]
     pressures = [s.name for s in layout.specs if s.kind == "pressure"]
-    flows = [s.name for s in layout.specs if s.kind == "flow"]
-    return (
+    flows = [s.name for s in layout.specs if s.kind == "flow"] or pressures
+    table = (
         (0.05, f"sensor_stuck@{pressures[-1]}:duration=12h"),
         (0.10, f"leak@{pipes[3]}:growth=3d,duration=8d,severity=1.5"),
         (0.20, "pump_bearing:duration=4d,repair=1d"),
@@ -294,6 +294,8 @@ def _generic_default(wn, layout) -> tuple[tuple[float, str], ...]:
         (0.85, "pump_bearing:duration=5d,repair=2d"),
         (0.93, f"sensor_dropout@{pressures[0]}:duration=1d"),
     )
+    pumped = ("pump_bearing", "pump_trip", "power_loss")
+    return tuple(row for row in table if layout.duty_pump or not row[1].startswith(pumped))
 
 
 def resolve_faults(spec, wn, layout, days: float) -> list[Fault]:

@@ -53,7 +53,7 @@ class Plant:
         self.auto_open = {p: wn.get_link(p).initial_status != closed for p in self.pumps}
         self.tcv = {v for v in wn.valve_name_list if wn.get_link(v).valve_type == "TCV"}
         self.tcv_k = {v: float(wn.get_link(v).initial_setting or 0.0) for v in self.tcv}
-        self.minor = {p: float(wn.get_link(p).minor_loss) for p in wn.pipe_name_list}
+        self.minor = {p: float(wn.get_link(p).minor_loss) for p in list(wn.pipe_name_list) + list(wn.valve_name_list)}
         self.faults = list(faults)
         self.secs = [(int(f.start.total_seconds()), None if f.end is None else int(f.end.total_seconds()))
                      for f in self.faults]
@@ -65,7 +65,6 @@ class Plant:
         for name, link in wn.links():
             self._graph.add_edge(link.start_node_name, link.end_node_name, key=name)
         self._sources = list(wn.reservoir_name_list) + list(wn.tank_name_list)
-        self.running = {p: self.auto_open[p] for p in self.pumps}
         self.connected: frozenset[str] = frozenset()
         self._topology_changed = True
         self._crew_called = False
@@ -154,7 +153,6 @@ class Plant:
         target, is_open = mode
         self.engine.route_controls(pump, target)
         self.engine.set_link_open(pump, self.auto_open[pump] if is_open is None else is_open)
-        self._topology_changed = True
 
     def update(self, t: int) -> None:
         """Set every fault effect and pump mode for the solution at ``t``."""
@@ -223,17 +221,11 @@ class Plant:
         else:
             self.engine.set_minor_loss(link, self.minor[link] + (k or 0.0))
 
-    def note_running(self, running: dict[str, bool]) -> None:
-        """Tell the plant which pumps EPANET has running (connectivity depends on them)."""
-        if running != self.running:
-            self.running = dict(running)
-            self._topology_changed = True
-
     def _refresh_connectivity(self) -> None:
         g = nx.MultiGraph()
         g.add_nodes_from(self._graph.nodes)
         for a, b, key in self._graph.edges(keys=True):
-            if key in self.closed or (key in self.running and not self.running[key]):
+            if key in self.closed:  # shut by the controller (or normally closed); pumps always count
                 continue
             g.add_edge(a, b, key=key)
         reach: set[str] = set()

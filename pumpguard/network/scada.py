@@ -210,7 +210,6 @@ class ClosedLoop:
         self.PQ[k] = [q if on else 0.0 for q, on in zip(flows, running)]
         self.PS[k] = [v if on else 0.0 for v, on in zip(speeds, running)]
         self.PH[k] = [heads[2 * j + 1] - heads[2 * j] for j in range(len(running))]
-        plant.note_running(dict(zip(self.pumps, running)))
         if plant.connected is not self._connected:
             self._refresh_service()
         self.CONN[k] = self._conn_mask
