@@ -32,6 +32,7 @@ import os
 import threading
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -112,6 +113,13 @@ class Archiver:
         with self._lock:
             self._telemetry.extend(rows)
         if len(self._telemetry) >= self.flush_rows:
+            self.flush()
+
+    def add_predictions(self, site: str, predictions: Sequence[dict]) -> None:
+        """Predictions of one site (``ts`` a datetime, as the scorer makes them)."""
+        with self._lock:
+            self._predictions.extend((site, p) for p in predictions)
+        if len(self._predictions) >= self.flush_rows:
             self.flush()
 
     # -- writing ------------------------------------------------------------------------------------
@@ -293,3 +301,68 @@ def _prediction_table(items: list[tuple[str, dict]]) -> pa.Table:
         "model": pa.array([p.get("model") for p in preds], type=pa.string()),
         "top_sensors": pa.array([orjson.dumps(p.get("top_sensors", [])).decode() for p in preds], type=pa.string()),
     })
+
+
+@dataclass
+class RecordStats:
+    telemetry_rows: int = 0
+    predictions: int = 0
+    refused: int = 0
+
+
+def record(broker, directory: str | Path, *, topics, stop: threading.Event, client_id: str = "pumpguard-archive",
+           flush_rows: int = DEFAULT_FLUSH_ROWS, flush_seconds: float = DEFAULT_FLUSH_SECONDS,
+           ready: threading.Event | None = None, stats: RecordStats | None = None) -> RecordStats:
+    """Archive every telemetry row and prediction seen on the broker until ``stop`` is set.
+
+    A recorder of its own, beside any number of ``serve`` workers: a persistent MQTT 5 session
+    (what arrives while it restarts is kept for it), QoS 1, acknowledged on receipt (the archive is
+    buffered anyway: a crash loses at most one flush interval). Rows the codec refuses are counted,
+    not archived; ``serve`` reports them on the errors topic. ``stats`` (optional) is updated live.
+    """
+    import queue
+
+    from pumpguard.stream.codec import TelemetryCodec, decode_object, parse_ts
+    from pumpguard.stream.mqtt import DEFAULT_SESSION_EXPIRY_S, connect_properties, make_client
+
+    archive = Archiver(directory, flush_rows=flush_rows, flush_seconds=flush_seconds).start()
+    codec = TelemetryCodec(topics=topics)
+    inbox: queue.Queue = queue.Queue()
+    stats = stats if stats is not None else RecordStats()
+    client = make_client(client_id, broker)
+    filters = [(topics.telemetry("+"), 1), (topics.prediction("+"), 1)]
+    client.on_connect = lambda c, u, f, rc, p: None if rc.is_failure else c.subscribe(filters)
+    client.on_subscribe = lambda *a: ready.set() if ready is not None else None
+    client.on_message = lambda c, u, m: inbox.put((m.topic, m.payload))
+    client.connect_async(broker.host, broker.port, keepalive=30, clean_start=False,
+                         properties=connect_properties(session_expiry_s=DEFAULT_SESSION_EXPIRY_S))
+    client.loop_start()
+    try:
+        while not stop.is_set():
+            try:
+                topic, payload = inbox.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            parsed = topics.parse(topic)
+            if parsed is not None and parsed[0] == "telemetry":
+                decoded = codec.decode_telemetry(topic, payload)
+                archive.add_telemetry(decoded.rows)
+                stats.telemetry_rows += len(decoded.rows)
+                stats.refused += len(decoded.rejected)
+            elif parsed is not None and parsed[0] == "prediction":
+                body = decode_object(payload)
+                items = body.get("rows", [body]) if isinstance(body, dict) else []
+                good = []
+                for item in items:
+                    ts = parse_ts(item.get("ts")) if isinstance(item, dict) else "not an object"
+                    if isinstance(ts, str):
+                        stats.refused += 1
+                    else:
+                        good.append({**item, "ts": ts, "asset": item.get("asset") or parsed[2]})
+                archive.add_predictions(parsed[1], good)
+                stats.predictions += len(good)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+        archive.close()
+    return stats

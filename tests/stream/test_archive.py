@@ -165,3 +165,44 @@ def test_assets_are_archived_apart_so_a_model_trains_on_one(tmp_path):
     archive.flush()
     pump_b = read_dataset(tmp_path / "telemetry" / "site=plant1" / "asset=pump_b")
     pd.testing.assert_frame_equal(pump_b.frame[SENSORS], frame * 2, check_freq=False, check_names=False)
+
+
+@pytest.mark.mqtt
+def test_recorder_archives_what_crosses_the_broker(mosquitto, topic_root, tmp_path):
+    import threading
+
+    import orjson
+
+    from pumpguard.stream.archive import RecordStats, record
+    from pumpguard.stream.clients import replay
+    from pumpguard.stream.codec import Topics
+    from pumpguard.stream.mqtt import Broker, make_client
+
+    broker, topics = Broker.from_url(mosquitto.url), Topics(site="plant1", root=topic_root)
+    stop, ready, stats = threading.Event(), threading.Event(), RecordStats()
+    thread = threading.Thread(target=record, args=(broker, tmp_path), name="recorder", daemon=True,
+                              kwargs=dict(topics=topics, stop=stop, ready=ready, stats=stats))
+    thread.start()
+    assert ready.wait(10)
+    frame = telemetry_frame(200)
+    replay(frame, broker, topics=topics, asset="pump_a", batch=20, timeout_s=60)
+    sender = make_client("", broker)
+    sender.connect(broker.host, broker.port)
+    sender.loop_start()
+    body = {"rows": [{"asset": "pump_a", "ts": "2024-01-01T00:00:00Z", "score": 1.5, "threshold": 2.0, "anomaly": False,
+                      "status": "NORMAL", "top_sensors": [{"sensor": "sensor_01", "share": 0.5}], "model": "t"},
+                     {"ts": "no time"}]}
+    sender.publish(topics.prediction("pump_a"), orjson.dumps(body), qos=1).wait_for_publish(5)
+    deadline = time.monotonic() + 15
+    while stats.predictions + stats.refused < 2 or stats.telemetry_rows < 200:
+        assert time.monotonic() < deadline, stats
+        time.sleep(0.05)
+    stop.set()
+    thread.join(15)
+    sender.disconnect()
+    sender.loop_stop()
+    assert (stats.telemetry_rows, stats.predictions, stats.refused) == (200, 1, 1)
+    dataset = read_dataset(tmp_path / "telemetry" / "site=plant1" / "asset=pump_a")
+    pd.testing.assert_frame_equal(dataset.frame[SENSORS], frame, check_freq=False, check_names=False)
+    [predictions] = list((tmp_path / "predictions").rglob("*.parquet"))
+    assert pq.read_table(predictions).column("score").to_pylist() == [1.5]
