@@ -155,3 +155,10 @@ def test_a_drifting_logger_fools_the_scada_and_the_crew_finds_nothing():
     reopened = pd.Timestamp(tr.loc[3, "ts"]) - pd.Timestamp(tr.loc[1, "ts"])
     assert reopened == pd.Timedelta(hours=8, minutes=1)  # the crew reports nothing found
     assert r.events.loc[0, "category"] == "sensor"
+
+
+@pytest.mark.slow
+def test_a_network_without_pumps_gets_a_default_set_without_pump_faults():
+    r = simulate("Net2", days=0.5, faults="default", seed=0)
+    assert not set(r.events["kind"]) & {"pump_bearing", "pump_trip", "power_loss"}
+    assert not any(s.kind in ("current", "vibration") for s in r.sensors)
