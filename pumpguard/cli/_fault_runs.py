@@ -106,13 +106,20 @@ def _locating_rows(index: pd.DatetimeIndex, alarm_on: np.ndarray, item: dict,
     return np.arange(0), "no row before the isolation"
 
 
-def _network(network: str | None, recorded: str | None):
+def _network(network: str | None, recorded: str | None, folder: Path):
+    """The network to locate on. A network recorded in ``sensors.json`` is trusted only as a known name
+    or an .inp file in the data's own folder: the file may come from elsewhere (the HTTP API assesses
+    uploaded folders) and must not make pumpguard read any path it names."""
     from pumpguard.network.topology import DEFAULT_NETWORK, load_network
 
     if network is not None:
         return load_network(network), str(network), "--network"
     if recorded is not None:
-        return load_network(recorded), recorded, "sensors.json"
+        if not recorded.lower().endswith(".inp"):  # a name (load_network reads no path for a name)
+            return load_network(recorded), recorded, "sensors.json"
+        local = folder / Path(recorded).name
+        if local.suffix.lower() == ".inp" and local.is_file():
+            return load_network(local), str(local), "sensors.json (file beside the data)"
     return load_network(DEFAULT_NETWORK), DEFAULT_NETWORK, "default (not recorded with the data)"
 
 
@@ -130,12 +137,12 @@ def _localise(trained, scored: dict, faults: dict, sensors_path: Path | None, ne
         out["skipped"] = "no sensors.json beside the data: sensor positions unknown"
         return out
     sensor_file = read_sensors(sensors_path)
-    wn, name, how = _network(network, sensor_file.network)
+    wn, name, how = _network(network, sensor_file.network, sensors_path.parent)
     out.update(network=name, network_from=how)
     try:
         _check_placement(sensor_file, wn, name, items, sensors_path)
     except ConfigError as exc:
-        if network is not None or sensor_file.network is not None:
+        if not how.startswith("default"):
             raise  # the user (or the data) named this network: say it does not fit
         out["skipped"] = str(exc)  # only a guess: report the faults, say why nothing was located
         return out

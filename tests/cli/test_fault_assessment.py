@@ -80,3 +80,16 @@ def test_wrong_network_is_one_line(assessed):
 def test_assess_help_mentions_network():
     r = run("assess", "--help")
     assert "--network" in r.output and "Example: pumpguard assess" in r.output
+
+
+def test_recorded_network_is_a_name_or_a_file_beside_the_data(assessed, tmp_path):
+    import shutil
+
+    from pumpguard.cli._fault_runs import _network
+
+    assert _network(None, "pumpguard", tmp_path)[1] == "pumpguard"
+    outside = tmp_path / "elsewhere" / "town.inp"
+    outside.parent.mkdir()
+    shutil.copy(assessed / "sim" / "data.csv", outside)  # any file: it must not be read from there
+    wn, name, how = _network(None, str(outside), assessed / "sim")
+    assert name == "pumpguard" and how.startswith("default")
