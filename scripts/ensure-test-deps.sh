@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Install the real programs the tests start (they are not Python packages): Mosquitto for the MQTT
-# tests. Each is installed from Debian's packages only when missing, so a warm machine pays nothing.
+# Install the real programs the tests start (they are not Python packages): Mosquitto (and its
+# mosquitto_passwd, with openssl for the TLS tests) for the MQTT tests, Chromium for the dashboard's
+# browser tests. Each comes from Debian's packages only when missing, so a warm machine pays nothing.
 set -euo pipefail
 
 need=()
-command -v mosquitto >/dev/null 2>&1 || [[ -x /usr/sbin/mosquitto ]] || need+=(mosquitto)
+have() { command -v "$1" >/dev/null 2>&1 || [[ -x /usr/sbin/$1 ]]; }
+have mosquitto || need+=(mosquitto)
+have mosquitto_passwd || need+=(mosquitto)
+have openssl || need+=(openssl)
+[[ -x /usr/bin/chromium ]] || need+=(chromium)
+# fonts so screenshots show text
+[[ -d /usr/share/fonts/truetype/dejavu ]] || need+=(fonts-dejavu-core)
 
 if ((${#need[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
@@ -14,5 +21,5 @@ if ((${#need[@]})); then
   echo "installing test programs: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  apt-get install -y -qq --no-install-recommends $(printf "%s\n" "${need[@]}" | sort -u) >/dev/null
 fi

@@ -2,7 +2,8 @@
 
 Each domain registers its commands from its own module so the command groups stay apart:
 ``data_commands`` (eda, sample, generate-record), ``model_commands`` (train, predict, assess,
-compare, model), ``network_commands`` (simulate), ``stream_commands`` (serve, replay, listen), ``bench_commands`` (bench), ``demo_command``.
+compare, model), ``network_commands`` (simulate), ``stream_commands`` (serve, replay, listen), ``control_commands`` (controller), ``api_commands`` (api),
+``bench_commands`` (bench), ``demo_command``.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import typer
 
 from pumpguard import __version__
 from pumpguard.cli import (
+    api_commands,
     bench_commands,
     data_commands,
     demo_command,
     model_commands,
+    control_commands,
     network_commands,
     stream_commands,
 )
@@ -44,7 +47,16 @@ def _root(
     """
 
 
-for _module in (data_commands, model_commands, network_commands, stream_commands, bench_commands, demo_command):
+for _module in (
+    data_commands,
+    model_commands,
+    network_commands,
+    stream_commands,
+    control_commands,
+    api_commands,
+    bench_commands,
+    demo_command,
+):
     _module.register(app)
 
 
