@@ -12,7 +12,8 @@ scores the alarm series against it. Definitions (also in ``docs/assessment.md``)
   caused.
 * **caught**: an alarm row inside the window. **first alarm**: the first such row (an alarm run already
   on when the fault starts counts from the window's first row). **detection delay** = first alarm -
-  ``start`` (so ``>= -tolerance``).
+  ``start`` (so ``>= -tolerance``). ``alarm_already_on`` marks a first alarm that is the tail of a run
+  begun before the window (raised by something else, often an earlier fault still running).
 * **lead time** (faults with a ``failure`` time, the bearing that wears then fails): ``failure`` -
   first alarm, when the first alarm came before the failure.
 * Which faults are assessed: those whose ``start`` lies in the assessed slice. A fault already running
@@ -65,6 +66,7 @@ class FaultOutcome:
     window_start: pd.Timestamp
     first_alarm: pd.Timestamp | None
     failure: pd.Timestamp | None = None
+    alarm_already_on: bool = False  # the first alarm is a run that began before the window (another cause)
 
     @property
     def caught(self) -> bool:
@@ -88,7 +90,7 @@ class FaultOutcome:
                 "end": iso(self.end), "open_ended": self.open_ended, "window_start": iso(self.window_start),
                 "outcome": "caught" if self.caught else "missed", "first_alarm": iso(self.first_alarm),
                 "detection_delay_s": secs(self.detection_delay), "failure": iso(self.failure),
-                "lead_time_s": secs(self.lead_time)}
+                "lead_time_s": secs(self.lead_time), "alarm_already_on": self.alarm_already_on}
 
 
 def _step(index: pd.DatetimeIndex) -> pd.Timedelta:
@@ -141,7 +143,8 @@ def match_faults(events: pd.DataFrame, alarms: pd.Series, *, tolerance: pd.Timed
             event_id=str(row.event_id), kind=str(row.kind), category=str(row.category),
             location=str(getattr(row, "location", "") or ""), element=str(getattr(row, "element", "") or ""),
             start=start, end=end if end is not None else start, open_ended=given_end is None,
-            window_start=start - tol, first_alarm=index[hits[0]] if hits.size else None, failure=failure))
+            window_start=start - tol, first_alarm=index[hits[0]] if hits.size else None, failure=failure,
+            alarm_already_on=bool(hits.size and hits[0] == lo and lo > 0 and on[lo - 1])))
     return out
 
 

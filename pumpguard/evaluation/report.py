@@ -250,7 +250,8 @@ def faults_html(faults: dict, localisation: dict | None = None) -> str:
             dist = loc.get("distance_m")
             rows.append([html.escape(it["event_id"]), html.escape(it["kind"]), html.escape(it["category"]),
                          html.escape(it["location"]), _fmt(it["start"]), _fmt(it["end"]),
-                         f'<span class="{it["outcome"]}">{it["outcome"]}</span>',
+                         f'<span class="{it["outcome"]}">{it["outcome"]}</span>'
+                         + (" (alarm already on)" if it.get("alarm_already_on") else ""),
                          duration_text(it["detection_delay_s"]),
                          html.escape(loc.get("top_candidate") or ("—" if loc else "")),
                          ("" if not loc else "—" if dist is None else f"{dist:.0f} m"),

@@ -155,3 +155,9 @@ def test_ground_truth_beside(tmp_path):
     assert ground_truth_beside(tmp_path / "data.csv")["events"] == tmp_path / "events.csv"
     assert ground_truth_beside(tmp_path)["events"] == tmp_path / "events.csv"
     assert ground_truth_beside(None)["events"] is None
+
+
+def test_an_alarm_run_begun_before_the_window_is_marked():
+    o = match_faults(table(("F-1", "burst", "process", 100, 200)), alarms_at((50, 120)))[0]
+    assert o.caught and o.alarm_already_on and o.to_dict()["alarm_already_on"] is True
+    assert not match_faults(table(("F-1", "burst", "process", 100, 200)), alarms_at((105, 120)))[0].alarm_already_on
