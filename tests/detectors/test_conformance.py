@@ -190,3 +190,18 @@ def test_model_file_round_trip(name, dataset, record, tmp_path):
     np.testing.assert_array_equal(loaded.detector.predict(X), model.detector.predict(X))
     pd.testing.assert_frame_equal(loaded.detector.contributions(X), model.detector.contributions(X))
     assert loaded.card() == model.card()
+
+
+def test_score_and_contributions_agrees_with_the_separate_calls(name, dataset, record):
+    det = trained(name, dataset).detector
+    X = sensors_of(record).iloc[600:1000].copy()
+    X.iloc[3, :] = np.nan  # unscorable
+    X.iloc[7, [1, 4]] = np.nan
+    before = state(det)
+    scores, parts = det.score_and_contributions(X)
+    assert state(det) == before
+    np.testing.assert_array_equal(scores, det.score_samples(X))
+    pd.testing.assert_frame_equal(parts, det.contributions(X))
+    # the fast path (float64, columns exactly sensors_) and the checked path agree
+    shuffled = X[X.columns[::-1]]
+    np.testing.assert_array_equal(det.score_and_contributions(shuffled)[0], scores)

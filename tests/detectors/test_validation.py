@@ -76,3 +76,17 @@ def test_a_failed_fit_leaves_no_half_fitted_detector(record):
     with pytest.raises(NotFittedError):
         det.score_samples(calm.drop(columns=["machine_status"]))
     assert set(vars(det)) == set(det.get_params())
+
+
+def test_ready_float_table_takes_the_fast_path_and_others_are_still_checked(fitted, record):
+    from pumpguard.detectors._validation import check_scoring_frame
+
+    X = record.drop(columns=["machine_status"]).iloc[:20]
+    ready = X[fitted.sensors_].astype("float64")
+    assert check_scoring_frame(ready, fitted.sensors_) is ready  # nothing to convert or reorder
+    as_text = ready.astype(object)
+    as_text.iloc[4, 2] = "n/a"
+    with pytest.raises(DataFormatError, match="not numeric"):
+        fitted.score_samples(as_text)  # same columns, not float64: the full check runs
+    ints = ready.round().astype("int64")
+    np.testing.assert_array_equal(fitted.score_samples(ints), fitted.score_samples(ints.astype("float64")))
