@@ -39,7 +39,10 @@ from pumpguard.detectors._validation import check_fraction, check_positive_int
 from pumpguard.detectors.base import Detector, balanced_weights, thin_normal_rows
 from pumpguard.detectors.labels import failure_within, parse_horizon
 from pumpguard.detectors.supervised import _MAX_BINS, split_gain_importance
-from pumpguard.errors import DataFormatError
+from pumpguard.errors import ConfigError, DataFormatError
+
+#: the machine_status values early warning learns from
+_STATUSES = {"NORMAL", "BROKEN", "RECOVERING"}
 
 
 def _trailing_mean(cumulative: np.ndarray, window: int, out: np.ndarray) -> np.ndarray:
@@ -145,6 +148,16 @@ class EarlyWarningDetector(Detector):
                 hint="pass dataset.values, whose index is the timestamp",
             )
         status = pd.Series(y.astype(str).str.upper().to_numpy(), index=frame.index)
+        found = sorted(set(status.unique().tolist()))
+        if not set(found) <= _STATUSES or "NORMAL" not in found:
+            raise ConfigError(
+                "early_warning needs machine_status labels (NORMAL / BROKEN / RECOVERING) to learn what "
+                f"precedes a failure; the labels given are {found[:5]}"
+                + (" ..." if len(found) > 5 else "")
+                + ". Data without a machine_status column (SKAB's anomaly 0/1, say) have no failure "
+                "starts: use an anomaly detector instead (pca, adaptive_t2, iforest), or gradient_boosting "
+                "on the anomaly label"
+            )
         ahead = failure_within(status, self.horizon).to_numpy()
         train = (status == "NORMAL").to_numpy()
         target = ahead[train]

@@ -106,7 +106,7 @@ def import_pickle(path: str | Path, *, trust: bool) -> PickledEstimator:
         raise ModelFileError(
             f"refusing to load {path}: a pickle file runs code from the file while it is loaded, so it can do "
             "anything your account can. Load it only if you made it or fully trust its source, by passing "
-            "trust=True (pumpguard: --trust-pickle); then save it again as a safe pumpguard model file.",
+            "trust=True (command line: pumpguard model import-pickle FILE ... --trust); then save it again as a safe pumpguard model file.",
             path=path,
         )
     try:

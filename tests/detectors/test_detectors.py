@@ -87,3 +87,12 @@ def test_window_features_are_causal_and_right():
 def test_early_warning_horizon_is_a_parameter(record):
     det = make_detector("early_warning", horizon="30min", max_iter=20).fit(sensors(record), record["machine_status"])
     assert det.n_failure_ahead_rows_ == 3 * 30
+
+
+def test_early_warning_refuses_labels_that_are_not_statuses(record):
+    from pumpguard.errors import ConfigError
+
+    X = sensors(record)
+    anomaly = (record["machine_status"] != "NORMAL").astype(int)  # a 0/1 label, as SKAB's anomaly
+    with pytest.raises(ConfigError, match="needs machine_status"):
+        make_detector("early_warning", horizon="30min", max_iter=5).fit(X, anomaly)

@@ -45,3 +45,11 @@ def test_pca_ranks_the_valve_anomaly_higher(valve1):
     anomaly = test.frame["anomaly"].to_numpy() == 1
     assert anomaly.any() and (~anomaly).any()
     assert scores[anomaly].mean() > scores[~anomaly].mean()
+
+
+def test_early_warning_on_skab_says_it_needs_machine_status(valve1):
+    from pumpguard.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="needs machine_status") as info:
+        train(valve1, "early_warning", {"horizon": "1min", "max_iter": 5}, false_alarm_rate=0.01, **SPLIT)
+    assert "pca" in str(info.value)
