@@ -14,10 +14,20 @@ A prediction (one per row)::
 one, else ``ANOMALY`` or ``NORMAL``; a row with no usable reading has ``score`` null and status
 ``UNSCORABLE`` (never "normal"). ``top_sensors`` are the sensors explaining most of the score, with
 their share of it (shares of a row sum to 1 over all sensors).
+
+A row-wise detector scores each batch with one call (``score_and_contributions`` when the detector
+has it). A **time-aware** detector (``time_aware = True``: a row's score uses earlier rows) is served
+when it can stream (``score_one`` / ``reset_stream`` / ``last_contributions``, as
+:mod:`pumpguard.detectors.temporal`): the scorer keeps one streaming copy per ``(site, asset)`` and
+feeds it that asset's rows in time order. A row older than (or as old as) the last row scored for
+its asset cannot go into that history: it is not scored and is listed in :attr:`StreamScorer.refused`
+with the reason, for the service to publish on the errors topic. The history lives in the process:
+a restarted service starts each asset's history afresh.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import operator
 from collections import OrderedDict
@@ -36,6 +46,10 @@ DEFAULT_DEDUPE_ROWS = 72_000
 DEFAULT_TOP_SENSORS = 3
 
 
+#: what a time-aware detector needs so the scorer can keep its history per asset
+STREAMING_METHODS = ("score_one", "reset_stream", "last_contributions")
+
+
 def _detector_of(model: Any) -> Any:
     """The detector inside a trained model (an object with ``.detector``) or the detector itself."""
     detector = getattr(model, "detector", model)
@@ -45,10 +59,14 @@ def _detector_of(model: Any) -> Any:
                 f"the model cannot score a stream: its detector {type(detector).__name__} has no {attr!r}. "
                 "Give a fitted detector with a threshold (pumpguard train writes one)"
             )
-    if getattr(detector, "time_aware", False):
+    lacking = [m for m in STREAMING_METHODS if not callable(getattr(detector, m, None))]
+    if getattr(detector, "time_aware", False) and lacking:
         raise ConfigError(
-            f"{type(detector).__name__} is time-aware (a row's score uses earlier rows): the stream scorer "
-            "does not keep per-asset history yet; train a row-wise detector for `pumpguard serve`"
+            f"{type(detector).__name__} is time-aware (a row's score uses earlier rows) but cannot score a "
+            f"stream row by row (it has no {', '.join(lacking)}), so `pumpguard serve` cannot keep its history "
+            "per asset. Serve a row-wise detector (pca, iforest, decision_tree, random_forest, "
+            "logistic_regression, gradient_boosting) or a streaming time-aware one (adaptive_t2, reanchor_t2); "
+            "score this one in batch over a contiguous stretch of time (pumpguard model predict)"
         )
     return detector
 
@@ -97,6 +115,16 @@ class StreamScorer:
         self._every_sensor = getter if len(self.sensors) > 1 else (lambda values: (getter(values),))
         self.duplicates = 0
         self.scored = 0
+        self.time_aware = bool(getattr(self.detector, "time_aware", False))
+        self._known = frozenset(self.sensors)
+        self._both = getattr(self.detector, "score_and_contributions", None)
+        #: per (site, asset): the streaming copy of a time-aware detector and the last time it scored
+        self._streams: dict[tuple[str, str], Any] = {}
+        self._last_ts: dict[tuple[str, str], Any] = {}
+        #: rows of the last :meth:`score` call that were refused, with the reason (in place of a
+        #: prediction there is None); the service publishes each on the errors topic
+        self.refused: list[tuple[TelemetryRow, str]] = []
+        self.out_of_order = 0
 
     def _first_time(self, row: TelemetryRow) -> bool:
         key = (row.site, row.asset, row.ts)
@@ -123,19 +151,23 @@ class StreamScorer:
         return pd.DataFrame(values, index=index, columns=self.sensors)
 
     def score(self, rows: Sequence[TelemetryRow]) -> list[dict | None]:
-        """One prediction per row, in order; None in place of a duplicate (already predicted)."""
+        """One prediction per row, in order; None in place of a duplicate (already predicted) or
+        of a refused row (listed in :attr:`refused`)."""
+        self.refused = []
         fresh = [i for i, row in enumerate(rows) if self._first_time(row)]
         out: list[dict | None] = [None] * len(rows)
         if not fresh:
             return out
-        batch = [rows[i] for i in fresh]
-        frame = self.table(batch)
-        scores = np.asarray(self.detector.score_samples(frame), dtype="float64")
-        shares = np.asarray(self.detector.contributions(frame), dtype="float64")
-        status = None
-        if getattr(self.detector, "predicts_status", False) and hasattr(self.detector, "predict_status"):
-            status = np.asarray(self.detector.predict_status(frame))
-        alarms = np.asarray(self.detector.predict(frame), dtype="float64").tolist() if self._own_predict else None
+        if self.time_aware:
+            fresh, scores, shares = self._score_streams(rows, fresh)
+            batch = [rows[i] for i in fresh]
+            status = alarms = None
+        else:
+            batch = [rows[i] for i in fresh]
+            frame = self.table(batch)
+            scores, shares, status, alarms = self._score_table(frame)
+        if not fresh:
+            return out
         k = min(self.top_sensors, len(self.sensors))
         # argsort once for the whole table: the k largest shares of each row, largest first
         top = np.argsort(-np.nan_to_num(shares, nan=-1.0), axis=1, kind="stable")[:, :k]
@@ -176,3 +208,55 @@ class StreamScorer:
             }
         self.scored += len(fresh)
         return out
+
+    def _score_table(self, frame: pd.DataFrame):
+        """A row-wise detector on the whole batch: one call for scores and shares."""
+        detector = self.detector
+        if self._both is not None:
+            scores, shares = self._both(frame)
+        else:  # a detector of another shape (the doctest's stand-in): two calls
+            scores, shares = detector.score_samples(frame), detector.contributions(frame)
+        scores = np.asarray(scores, dtype="float64")
+        shares = np.asarray(shares, dtype="float64")
+        status = None
+        if getattr(detector, "predicts_status", False) and hasattr(detector, "predict_status"):
+            status = np.asarray(detector.predict_status(frame))
+        alarms = np.asarray(detector.predict(frame), dtype="float64").tolist() if self._own_predict else None
+        return scores, shares, status, alarms
+
+    def _score_streams(self, rows: Sequence[TelemetryRow], fresh: list[int]):
+        """A time-aware detector: each asset's rows, oldest first, into that asset's own stream.
+
+        Returns the rows scored (indexes into ``rows``, in the order scored), their scores and shares.
+        """
+        order = sorted(fresh, key=lambda i: (rows[i].site, rows[i].asset, rows[i].ts))
+        kept, scores, shares = [], [], []
+        for i in order:
+            row = rows[i]
+            key = (row.site, row.asset)
+            last = self._last_ts.get(key)
+            if last is not None and row.ts <= last:
+                self.out_of_order += 1
+                self._seen.pop((row.site, row.asset, row.ts), None)  # a redelivery is refused again
+                self.refused.append((row, (
+                    f"row at {_iso(row.ts)} for asset {row.asset!r} is older than the last row scored for it "
+                    f"({_iso(last)}): {type(self.detector).__name__} scores each asset's rows in time order "
+                    "from their history, so a late row cannot be scored. Send each asset's rows in time order"
+                )))
+                continue
+            stream = self._streams.get(key)
+            if stream is None:
+                stream = self._streams[key] = copy.deepcopy(self.detector)
+                stream.reset_stream()
+            values = {name: value for name, value in row.values.items() if name in self._known}
+            scores.append(float(stream.score_one(values)))
+            parts = stream.last_contributions()
+            shares.append([parts.get(name, math.nan) for name in self.sensors])
+            self._last_ts[key] = row.ts
+            kept.append(i)
+        width = len(self.sensors)
+        return kept, np.array(scores, dtype="float64"), np.array(shares, dtype="float64").reshape(len(kept), width)
+
+
+def _iso(ts: Any) -> str:
+    return ts.isoformat().replace("+00:00", "Z") if hasattr(ts, "isoformat") else str(ts)

@@ -102,3 +102,84 @@ def test_a_detector_that_overrides_predict_decides_anomaly(detector):
     quiet.threshold_ = 0.0
     preds = StreamScorer(quiet).score(rows(5))
     assert all(p["score"] > 0 and p["anomaly"] is False and p["status"] == "NORMAL" for p in preds)
+
+
+# ---------------------------------------------------------------------------- time-aware detectors
+@pytest.fixture(scope="module")
+def adaptive():
+    from pumpguard.detectors.temporal import AdaptiveT2Detector
+
+    rng = np.random.default_rng(3)
+    idx = pd.date_range(T0, periods=400, freq="min", name="timestamp")
+    X = pd.DataFrame(rng.normal(size=(400, len(SENSORS))), index=idx, columns=SENSORS)
+    det = AdaptiveT2Detector(window_s=300, baseline_halflife_s=3600, alarm_halflife_s=0, smoothing_s=120)
+    return det.fit(X).set_threshold(X, false_alarm_rate=0.05)
+
+
+def test_time_aware_detector_streams_each_asset_in_time_order(adaptive):
+    import pickle
+
+    before = pickle.dumps(adaptive.__dict__)
+    scorer = StreamScorer(adaptive)
+    a, b = rows(40, asset="pump_a", seed=4), rows(40, asset="pump_b", seed=5)
+    a[25] = TelemetryRow("s", "pump_a", a[25].ts, {**a[25].values, "sensor_02": 30.0})
+    # two assets interleaved, each batch out of order inside: every asset's rows go in by time
+    preds = []
+    for start in range(0, 40, 10):
+        mixed = a[start:start + 10][::-1] + b[start:start + 10]
+        got = scorer.score(mixed)
+        assert scorer.refused == [] and all(p is not None for p in got)
+        preds += got
+    for asset, sent in (("pump_a", a), ("pump_b", b)):
+        mine = sorted((p for p in preds if p["asset"] == asset), key=lambda p: p["ts"])
+        frame = pd.DataFrame([r.values for r in sent], columns=SENSORS,
+                             index=pd.DatetimeIndex([r.ts for r in sent], name="timestamp"))
+        expected = adaptive.score_samples(frame)  # the whole table at once: the same history
+        np.testing.assert_allclose([p["score"] for p in mine], expected, rtol=1e-9)
+        shares = adaptive.contributions(frame)
+        assert mine[30]["top_sensors"][0]["sensor"] == shares.iloc[30].idxmax()
+    late_a = sorted((p for p in preds if p["asset"] == "pump_a"), key=lambda p: p["ts"])
+    assert late_a[26]["top_sensors"][0]["sensor"] == "sensor_02"
+    assert pickle.dumps(adaptive.__dict__) == before  # each asset streams on its own copy
+
+
+def test_time_aware_detector_refuses_an_out_of_order_row_with_a_reason(adaptive):
+    scorer = StreamScorer(adaptive)
+    first = rows(10)
+    scorer.score(first)
+    late = TelemetryRow("s", "pump_a", first[4].ts + timedelta(seconds=30), first[4].values)
+    other = rows(1, asset="pump_b")[0]  # another asset's clock is its own
+    got = scorer.score([late, other, rows(1, start=10)[0]])
+    assert got[0] is None and got[1] is not None and got[2] is not None
+    [(row, reason)] = scorer.refused
+    assert row is late and "older than the last row scored" in reason and "pump_a" in reason
+    assert scorer.out_of_order == 1
+    scorer.score([late])  # redelivered: refused again, not dropped as a duplicate
+    assert len(scorer.refused) == 1 and scorer.out_of_order == 2
+
+
+def test_a_time_aware_detector_without_score_one_is_refused_naming_the_alternatives():
+    from pumpguard.detectors.early_warning import EarlyWarningDetector
+
+    det = EarlyWarningDetector()
+    det.sensors_, det.threshold_ = SENSORS, 0.5  # looks fitted: the refusal is about its shape
+    with pytest.raises(ConfigError, match="time-aware") as info:
+        StreamScorer(det)
+    assert "reset_stream" in str(info.value) and "adaptive_t2" in str(info.value) and "pca" in str(info.value)
+
+
+def test_row_wise_batch_is_one_detector_call(detector):
+    calls = []
+
+    class Counting(type(detector)):
+        def score_and_contributions(self, X):
+            calls.append(len(X))
+            return super().score_and_contributions(X)
+
+        def score_samples(self, X):  # not used by the scorer
+            raise AssertionError("separate call")
+
+    counting = Counting().fit(pd.DataFrame(np.random.default_rng(0).normal(size=(300, len(SENSORS))), columns=SENSORS))
+    counting.threshold_ = 1.0
+    StreamScorer(counting).score(rows(25) + rows(25, asset="pump_b"))
+    assert calls == [50]
