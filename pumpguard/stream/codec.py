@@ -60,6 +60,8 @@ class Topics:
     '$share/pumpguard/pumpguard/v1/plant1/+/telemetry'
     >>> t.parse("pumpguard/v1/plant1/node/J12")
     ('node', 'plant1', 'J12')
+    >>> t.parse(t.controller_operator)
+    ('controller/operator', 'plant1', '')
     """
 
     site: str = "+"
@@ -95,6 +97,11 @@ class Topics:
         return f"{self.base}/controller/event"
 
     @property
+    def controller_operator(self) -> str:
+        """Operators' requests to the controller (acknowledge, force, repaired): never a plant command."""
+        return f"{self.base}/controller/operator"
+
+    @property
     def errors(self) -> str:
         return f"{self.base}/errors"
 
@@ -128,7 +135,7 @@ class Topics:
             return ("node", site, last)
         if middle == "service":
             return ("service", site, last)
-        if middle == "controller" and last in ("state", "command", "event"):
+        if middle == "controller" and last in ("state", "command", "event", "operator"):
             return (f"controller/{last}", site, "")
         if last in ("telemetry", "prediction", "quality"):
             return (last, site, middle)
