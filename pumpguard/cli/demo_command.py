@@ -1,20 +1,25 @@
-"""``pumpguard demo``: the main job end to end on embedded defaults.
+"""``pumpguard demo``: the whole system on one machine, on embedded defaults (thin: see :mod:`pumpguard.demo`).
 
-Today it runs offline and unattended: simulate the default network with faults in closed loop with
-the controller, explore the data, train a detector on the first part in time, assess it on the rest,
-and write one run report that links everything. Nothing to install, no server.
+Simulate the default network with faults, explore it, train a detector on the first part in time and
+assess it on the rest (the offline report); then stream the rest as telemetry through an embedded
+MQTT broker (or ``--broker URL``) to the scoring service, the controller service and the live
+dashboard; at the end write the run report with the live figures.
 """
 
 from __future__ import annotations
 
-import html
 import json
+import signal
+import threading
 from pathlib import Path
 
-import pandas as pd
 import typer
 
 from pumpguard.cli._common import console, err_console, is_interactive, user_errors
+
+#: Interactive default: ten simulated minutes a second -- a simulated day in 2.4 minutes, so a fault
+#: in the streamed days shows within a few minutes, and the dashboard still moves point by point.
+INTERACTIVE_SPEED = 600.0
 
 
 def register(app: typer.Typer) -> None:
@@ -26,95 +31,84 @@ def demo(
     days: float = typer.Option(21.0, "--days", help="Days of network to simulate (1-minute steps)."),
     seed: int = typer.Option(7, "--seed", help="Random seed: the same seed gives the same data."),
     detector: str = typer.Option("pca", "--detector", help="Detector to train and assess (see `pumpguard train --help`)."),
+    duration: float | None = typer.Option(None, "--duration", min=0.1,
+                                          help="Stop the live part after this many seconds (default: interactive until Ctrl-C, unattended when the stream is through)."),
+    speed: float | None = typer.Option(None, "--speed", min=0.001,
+                                       help=f"Stream at this multiple of real time (default {INTERACTIVE_SPEED:g} interactive, as fast as possible unattended)."),
+    broker: str | None = typer.Option(None, "--broker", help="Use this MQTT broker (mqtt://host:port) instead of the embedded one."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address the dashboard listens on."),
+    port: int = typer.Option(8000, "--port", help="Dashboard port (0 picks a free one)."),
+    unattended: bool | None = typer.Option(None, "--unattended/--interactive",
+                                           help="Unattended: stream, write the report, exit (default when not on a terminal)."),
+    live: bool = typer.Option(True, "--live/--offline", help="--offline: only simulate, train, assess and report."),
 ) -> None:
-    """Simulate the default pump network with faults, explore it, train and assess a detector, and print
-    where the run report is.
+    """Run the whole system: simulated network with faults -> MQTT -> scorer -> controller -> dashboard.
 
-    Example: pumpguard demo --out out/demo --days 21
+    Prints the dashboard URL and stays up until Ctrl-C (interactive), or streams the rest of the
+    simulation once and exits (--unattended, the default off a terminal); then writes the run report.
+
+    Example: pumpguard demo --out out/demo --duration 60 --speed 3000
     """
     with user_errors():
-        report = run_demo(out, days=days, seed=seed, detector=detector)
-    console.print(f"\n[bold green]run report:[/] {report}")
+        from pumpguard.demo.offline import prepare, summary_lines, write_index
+
+        attended = not (is_interactive() is False if unattended is None else unattended)
+        prepared = prepare(out, days=days, seed=seed, detector=detector, step=_step)
+        for line in summary_lines(prepared):
+            console.print(f"  {line}", highlight=False)
+        if not live:
+            page = write_index(prepared)
+        else:
+            page = _live(prepared, attended=attended, duration=duration, speed=speed, broker=broker, host=host, port=port)
+    console.print(f"\n[bold green]run report:[/] {page}", highlight=False)
     console.print("open it in a browser; every page it links works offline.")
+    if not attended:
+        console.print(f"the interactive demo (dashboard until Ctrl-C): pumpguard demo --out {out} --interactive",
+                      highlight=False)
 
 
 def _step(message: str) -> None:
     err_console.print(f"[bold cyan]demo[/] {message}", highlight=False)
 
 
-def run_demo(out: Path, *, days: float, seed: int, detector: str) -> Path:
+def _live(prepared, *, attended: bool, duration, speed, broker, host: str, port: int) -> Path:
+    from pumpguard.demo.live import LiveDemo
+    from pumpguard.demo.live_report import live_figures, live_html, summary_lines
+    from pumpguard.demo.offline import write_index
+    from pumpguard.network.topology import load_network
+
+    frame = prepared.stream_frame()
+    pace = speed if speed is not None else (INTERACTIVE_SPEED if attended else None)
+    _step(f"live: streaming {len(frame):,} rows ({frame.index[0]} ..) "
+          f"{'as fast as the broker takes them' if pace is None else f'at {pace:g}x real time'} through "
+          f"{broker or 'the embedded broker'} -> scorer -> controller -> dashboard")
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    system = LiveDemo(prepared.trained, frame, prepared.dataset.sensors, data_dir=prepared.out / "simulation",
+                      models_dir=prepared.model_path.parent, broker_url=broker, speed=pace, host=host, port=port)
+    try:
+        system.start()
+        console.print(f"[bold green]dashboard:[/] {system.url}   (API {system.server_url}/docs; broker {system.broker_url})",
+                      highlight=False, soft_wrap=True)
+        if attended:
+            console.print(f"acknowledging alarms on the page needs the token: {system.token}", highlight=False, soft_wrap=True)
+            console.print("Ctrl-C stops everything and writes the run report.", highlight=False)
+        system.wait(stop, duration_s=duration, until_caught_up=not attended)
+        seconds = system.seconds
+    finally:
+        system.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    _step("live: stopped; writing the run report")
     from pumpguard.cli import _model_runs as runs
-    from pumpguard.data.eda_report import write_eda
-    from pumpguard.network.simulate import simulate, write_simulation
 
-    out.mkdir(parents=True, exist_ok=True)
-    _step(f"1/4 simulating {days:g} days of the default network with faults (closed loop with the controller)")
-    result = simulate("pumpguard", days=days, faults="default", seed=seed)
-    sim_paths = write_simulation(result, out / "simulation")
-    dataset = result.dataset
-
-    _step("2/4 exploring the data (EDA)")
-    eda = write_eda(dataset, out / "eda")
-
-    _step(f"3/4 training {detector} on the first 60 % of the time span (normal rows only)")
-    trained = runs.train_with_progress(dataset, detector, {})
-    from pumpguard.detectors.model_file import save_model
-
-    model_path = out / f"{detector}.skops"
-    save_model(trained, model_path)
-
-    _step("4/4 assessing on the time after training and validation")
-    assessment = runs.assess_to_folder(trained, dataset, out / "assessment", model_label=str(model_path))
-    from pumpguard.evaluation.assessment import headline
-
-    head = headline(assessment)
-    page = out / "index.html"
-    page.write_text(_run_report(result, sim_paths, eda, model_path, head, assessment), encoding="utf-8")
-    for line in runs.headline_lines(assessment, head):
+    offline_scores = runs.score(prepared.trained, prepared.dataset)["scores"]
+    figures = live_figures(system.recorder.record, dataset=prepared.dataset, events=prepared.result.events,
+                           wn=load_network("pumpguard"), rows_sent=system.feed.rows_sent if system.feed else 0,
+                           stream_start=prepared.stream_start, offline_scores=offline_scores, seconds=seconds)
+    live_json = prepared.out / "live.json"
+    live_json.write_text(json.dumps(figures, indent=2, default=str), encoding="utf-8")
+    for line in summary_lines(figures):
         console.print(f"  {line}", highlight=False)
-    transitions = result.transitions_frame()
-    console.print(f"  controller    {len(transitions)} transitions; "
-                  f"{int((transitions['to'] == 'BROKEN').sum())} BROKEN, "
-                  f"{int((transitions['to'] == 'ISOLATING').sum())} isolations", highlight=False)
-    return page
-
-
-def _rel(path: Path, base: Path) -> str:
-    return html.escape(str(Path(path).resolve().relative_to(base.resolve())))
-
-
-def _table(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, border=0, classes="t", escape=True, na_rep="")
-
-
-def _run_report(result, sim_paths: dict, eda, model_path: Path, head: dict, assessment: dict) -> str:
-    base = Path(eda.report).parent.parent
-    transitions = result.transitions_frame()
-    actions = [f"{t['ts']}: {t['from']} -> {t['to']} ({t['reason']}); actions: "
-               + ", ".join(f"{a['kind']} {a['element']}" for a in json.loads(t["actions"]))
-               for t in transitions.to_dict("records") if t["actions"] != "[]"]
-    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
-                   for k, v in head.items())
-    links = [("EDA report", eda.report), ("assessment", base / "assessment" / "assessment.html"),
-             ("simulated data (CSV)", sim_paths["data"]), ("sensors.json", sim_paths["sensors"]),
-             ("fault ground truth (events.csv)", sim_paths["events"]),
-             ("controller transitions (controller.csv)", sim_paths["controller"]),
-             ("model file", model_path)]
-    link_html = "".join(f'<li><a href="{_rel(p, base)}">{html.escape(t)}</a></li>' for t, p in links)
-    picture = _rel(sim_paths["picture"], base)
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>pumpguard demo run</title><style>
-body{{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem;color:#1b1b1b}}
-table.t,table.h{{border-collapse:collapse;margin:.5rem 0 1.5rem}} td,th{{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:left}}
-img{{max-width:100%}} code{{background:#f3f3f3;padding:0 .2rem}}</style></head><body>
-<h1>pumpguard demo run</h1>
-<p>{html.escape(result.dataset.source)}: {len(result.dataset):,} rows x {len(result.dataset.sensor_ids)} sensors.
-{html.escape(' '.join(result.dataset.notes))}</p>
-<ul>{link_html}</ul>
-<h2>Detector assessment (time after training and validation)</h2>
-<table class="h">{rows}</table>
-<h2>Faults (ground truth)</h2>{_table(result.events)}
-<h2>Controller transitions</h2>{_table(transitions)}
-<h2>Controller actions</h2><ul>{''.join(f'<li>{html.escape(a)}</li>' for a in actions) or '<li>none</li>'}</ul>
-<h2>The network</h2><img src="{picture}" alt="network with sensors and fault locations">
-</body></html>"""
+    return write_index(prepared, live_fragment=live_html(figures, broker=broker or "embedded broker (rumqttd)"),
+                       extra_links=(("live run figures (live.json)", live_json),))
