@@ -124,9 +124,7 @@ class ModelStore:
 
     def assess(self, model_id: str, dataset, *, horizon=None, everything: bool = False) -> dict:
         """Assess like ``pumpguard assess`` (report kept in ``<id>.assessment/``); the headline and slice."""
-        # TODO(lead): assess_to_folder lives in pumpguard.cli._model_runs; move it (and score) into a
-        # library module (e.g. pumpguard.evaluation or detectors.scoring) so the API need not import cli.
-        from pumpguard.cli._model_runs import assess_to_folder
+        from pumpguard.workflows.assessing import assess_to_folder
         from pumpguard.detectors.model_file import update_card
         from pumpguard.evaluation import headline
 

@@ -85,7 +85,7 @@ def test_assess_help_mentions_network():
 def test_recorded_network_is_a_name_or_a_file_beside_the_data(assessed, tmp_path):
     import shutil
 
-    from pumpguard.cli._fault_runs import _network
+    from pumpguard.workflows.fault_assessment import _network
 
     assert _network(None, "pumpguard", tmp_path)[1] == "pumpguard"
     outside = tmp_path / "elsewhere" / "town.inp"

@@ -12,7 +12,7 @@ When ``events.csv`` (the fault ground truth ``pumpguard simulate`` writes) lies 
   (:func:`pumpguard.network.localisation.rank_locations`) with the sensor positions of ``sensors.json``,
   and scored against the true location (:func:`pumpguard.network.localisation.assess_localisation`).
 
-This joins evaluation (pure) with the network (topology), so it lives on the CLI side.
+This joins evaluation (pure) with the network (topology), so it lives in the workflows layer.
 """
 
 from __future__ import annotations
