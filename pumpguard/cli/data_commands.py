@@ -88,33 +88,63 @@ def sample(
     days: float = typer.Option(30.0, "--days", help="How many days of data."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same file."),
     step: int = typer.Option(60, "--step", min=1, help="Seconds between rows."),
+    generator: str = typer.Option("network", "--generator",
+                                  help="'network': the hydraulic simulation of the default network with its "
+                                       "default faults (physically grounded); 'statistical': the fast "
+                                       "statistical generator in the published 52-sensor layout."),
     failures: int | None = typer.Option(None, "--failures", min=0,
-                                        help="Number of failure events (default: about one per 22 days, at least one)."),
+                                        help="statistical only: number of failure events (default: about one "
+                                             "per 22 days, at least one)."),
 ) -> None:
     """Write a SYNTHETIC labelled pump-sensor dataset (not measurements) in the published schema.
 
-    52 sensors sensor_00..sensor_51 (sensor_15 empty, as published), machine_status
-    NORMAL/BROKEN/RECOVERING, some missing values, and failure events where a few sensors drift
-    for hours to days before BROKEN (minutes), then RECOVERING (hours). Beside the CSV it writes
-    sensors.json (what each synthetic sensor stands for) and <name>.failures.csv (the events, with
-    their onset, so lead times can be checked).
+    By default this is a thin front on `pumpguard simulate`: the default pump network with its default
+    fault scenario (leaks, bursts, a blockage, bearing wear, a trip, a power loss, sensor faults) in
+    closed loop with the controller, sensors named sensor_00 ..., machine_status from the controller.
+    Beside the CSV: sensors.json, events.csv (the fault ground truth), controller.csv, network.png.
+
+    --generator statistical writes 52 sensors sensor_00..sensor_51 (sensor_15 empty, as published) with
+    failure events where a few sensors drift for hours to days before BROKEN (minutes), then RECOVERING
+    (hours); beside it sensors.json and <name>.failures.csv (the events, with their onset).
 
     Example: pumpguard sample --out data.csv --days 30 --seed 7
     """
     with user_errors():
-        dataset = make_sample(days, seed=seed, step_seconds=step, failures=failures)
-        events = sample_failures(days, seed=seed, step_seconds=step, failures=failures)
-        write_csv(dataset, out)
-        stem = out.name.removesuffix(".gz").removesuffix(".csv")
-        events_path = out.with_name(f"{stem}.failures.csv")
-        table = events.assign(sensors=events["sensors"].map(" ".join),
-                              lead_time=events["lead_time"].dt.total_seconds().astype(int))
-        table.rename(columns={"lead_time": "lead_time_s"}).to_csv(events_path, index=False)
-        sensors_path = out.with_name("sensors.json")
-        sensors_path.write_text(json.dumps([s.to_dict() for s in dataset.sensors], indent=1), encoding="utf-8")
-        console.print(f"SYNTHETIC: {len(dataset):,} rows x {len(dataset.sensor_ids)} sensors with "
-                      f"{len(events)} failure event(s) -> {out} (events: {events_path.name}, "
-                      f"sensors: {sensors_path.name})", highlight=False, soft_wrap=True)
+        if generator == "network":
+            _sample_network(out, days=days, seed=seed, step=step)
+        elif generator == "statistical":
+            _sample_statistical(out, days=days, seed=seed, step=step, failures=failures)
+        else:
+            raise ConfigError(f"--generator {generator!r}: expected 'network' or 'statistical'")
+
+
+def _sample_network(out: Path, *, days: float, seed: int, step: int) -> None:
+    from pumpguard.network.simulate import simulate, write_simulation
+
+    if not days > 0:
+        raise ConfigError(f"days must be a positive number, got {days!r}")
+    result = simulate("pumpguard", days=days, step_seconds=step, faults="default", seed=seed)
+    paths = write_simulation(result, out.parent, data_name=out.name)
+    console.print(f"SYNTHETIC (simulated network): {len(result.dataset):,} rows x {len(result.sensors)} sensors, "
+                  f"{len(result.events)} faults, {len(result.transitions)} controller transitions -> {out} "
+                  f"(beside it: {', '.join(p.name for k, p in paths.items() if k != 'data')})",
+                  highlight=False, soft_wrap=True)
+
+
+def _sample_statistical(out: Path, *, days: float, seed: int, step: int, failures: int | None) -> None:
+    dataset = make_sample(days, seed=seed, step_seconds=step, failures=failures)
+    events = sample_failures(days, seed=seed, step_seconds=step, failures=failures)
+    write_csv(dataset, out)
+    stem = out.name.removesuffix(".gz").removesuffix(".csv")
+    events_path = out.with_name(f"{stem}.failures.csv")
+    table = events.assign(sensors=events["sensors"].map(" ".join),
+                          lead_time=events["lead_time"].dt.total_seconds().astype(int))
+    table.rename(columns={"lead_time": "lead_time_s"}).to_csv(events_path, index=False)
+    sensors_path = out.with_name("sensors.json")
+    sensors_path.write_text(json.dumps([s.to_dict() for s in dataset.sensors], indent=1), encoding="utf-8")
+    console.print(f"SYNTHETIC: {len(dataset):,} rows x {len(dataset.sensor_ids)} sensors with "
+                  f"{len(events)} failure event(s) -> {out} (events: {events_path.name}, "
+                  f"sensors: {sensors_path.name})", highlight=False, soft_wrap=True)
 
 
 def _header(path: Path) -> list[str] | None:

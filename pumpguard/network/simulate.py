@@ -150,8 +150,9 @@ def simulate(network="pumpguard", *, days: float, step_seconds: int = 60, faults
     return SimulationResult(dataset, events, list(loop.controller.history), sensors, layout, sim_wn, warnings)
 
 
-def write_simulation(result: SimulationResult, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``data.csv``, ``sensors.json``, ``events.csv``, ``controller.csv`` and ``network.png``."""
+def write_simulation(result: SimulationResult, out_dir: str | Path, *, data_name: str = "data.csv") -> dict[str, Path]:
+    """Write ``data.csv`` (or ``data_name``: ``.csv.gz`` compresses), ``sensors.json``, ``events.csv``,
+    ``controller.csv`` and ``network.png``; the readers find the ground truth beside the data by these names."""
     from pumpguard.data import write_csv
     from pumpguard.network.plot import plot_network
 
@@ -160,7 +161,7 @@ def write_simulation(result: SimulationResult, out_dir: str | Path) -> dict[str,
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"output directory {str(out)!r} cannot be created: {exc}") from None
-    paths = {k: out / f for k, f in (("data", "data.csv"), ("sensors", "sensors.json"), ("events", "events.csv"),
+    paths = {k: out / f for k, f in (("data", data_name), ("sensors", "sensors.json"), ("events", "events.csv"),
                                      ("controller", "controller.csv"), ("picture", "network.png"))}
     write_csv(result.dataset, paths["data"])
     write_sensors_json(result.sensors, result.layout, paths["sensors"])

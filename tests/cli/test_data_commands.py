@@ -37,7 +37,8 @@ def test_sample_help_says_synthetic():
 def test_sample_is_deterministic_and_readable(tmp_path):
     a, b = tmp_path / "a" / "data.csv", tmp_path / "b" / "data.csv"
     for path in (a, b):
-        result = _run("sample", "--out", str(path), "--days", "1", "--seed", "3", "--step", "300")
+        result = _run("sample", "--out", str(path), "--days", "1", "--seed", "3", "--step", "300",
+                      "--generator", "statistical")
         assert result.exit_code == 0, result.output
     assert a.read_bytes() == b.read_bytes()
     ds = read_dataset(a)
@@ -108,6 +109,23 @@ def test_eda_missing_file_is_one_line(tmp_path):
 def test_bad_input_is_one_line_and_exit_2(tmp_path):
     result = _run("generate-record", "--out", str(tmp_path / "r.csv.gz"))
     assert result.exit_code == 2 and "compressed" in result.output
-    result = _run("sample", "--out", str(tmp_path / "d.csv"), "--days", "0")
-    assert result.exit_code == 2 and "days must be a positive number" in result.output
+    for generator in ("statistical", "network"):
+        result = _run("sample", "--out", str(tmp_path / "d.csv"), "--days", "0", "--generator", generator)
+        assert result.exit_code == 2 and "days must be a positive number" in result.output
+    result = _run("sample", "--out", str(tmp_path / "d.csv"), "--generator", "physics")
+    assert result.exit_code == 2 and "expected 'network' or 'statistical'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_sample_by_default_is_the_simulated_network_with_its_ground_truth(tmp_path):
+    out = tmp_path / "sim" / "pump.csv"
+    for _ in range(2):
+        result = _run("sample", "--out", str(out), "--days", "0.2", "--seed", "5")
+        assert result.exit_code == 0, result.output
+        first = out.read_bytes() if _ == 0 else first
+    assert out.read_bytes() == first  # same seed, same data
+    ds = read_dataset(out)
+    assert len(ds) == 288 and ds.status is not None
+    assert ds.sensor_ids[0] == "sensor_00"
+    for name in ("sensors.json", "events.csv", "controller.csv", "network.png"):
+        assert (out.parent / name).is_file(), name
