@@ -16,6 +16,7 @@ from pumpguard.workflows.assessing import (  # re-exported: the commands call th
     SHUFFLED_SPLIT_WARNING,
     assess_to_folder,
     assessed_slice,
+    known_abnormal_rows,
     out_dir,
     parse_horizon,
     shuffled_model,
@@ -25,7 +26,7 @@ from pumpguard.workflows.scoring import BareModel, load, read, score, top_contri
 
 __all__ = [
     "SHUFFLED_SPLIT_WARNING", "BareModel", "assess_to_folder", "assessed_slice", "assessment_line",
-    "card_summary", "headline_lines", "load", "out_dir", "parse_horizon", "per_detector_params",
+    "card_summary", "headline_lines", "known_abnormal_rows", "load", "out_dir", "parse_horizon", "per_detector_params",
     "print_lines", "read", "score", "shuffled_model", "top_contributions", "train_with_progress",
     "write_json",
 ]

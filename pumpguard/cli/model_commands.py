@@ -39,10 +39,13 @@ def train(
     train_fraction: float = typer.Option(0.6, "--train-fraction", help="Share of the time span to train on (the first part)."),
     validation_fraction: float = typer.Option(0.2, "--validation-fraction", help="Share after it where the threshold is set."),
     false_alarm_rate: float = typer.Option(None, "--false-alarm-rate", help="Target share of NORMAL rows that alarm (default: one row a day at 1/min)."),
+    exclude_events: Path = typer.Option(None, "--exclude-events", help="A fault or maintenance table (events.csv: start, end): rows inside those periods are not learned as normal."),
 ) -> None:
     """Train a detector on the first part of the data in time and save it with its model card.
 
-    The rest of the time span is left untouched for `pumpguard assess`.
+    The rest of the time span is left untouched for `pumpguard assess`. machine_status says NORMAL
+    while a leak grows or a sensor drifts; --exclude-events keeps such known periods out of what an
+    unsupervised detector learns as normal (the card records how many rows were left out).
 
     Example: pumpguard train pump.csv --detector pca --param variance=0.9 --out pca.skops
     """
@@ -55,6 +58,8 @@ def train(
         kwargs = {"train_fraction": train_fraction, "validation_fraction": validation_fraction}
         if false_alarm_rate is not None:
             kwargs["false_alarm_rate"] = false_alarm_rate
+        if exclude_events is not None:
+            kwargs["exclude"] = runs.known_abnormal_rows(dataset, exclude_events)
         t0 = time.perf_counter()
         trained = runs.train_with_progress(dataset, detector, params, **kwargs)
         seconds = time.perf_counter() - t0

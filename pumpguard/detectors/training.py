@@ -169,12 +169,18 @@ def train(
     validation_fraction: float = 0.2,
     false_alarm_rate: float = DEFAULT_FALSE_ALARM_RATE,
     progress: Callable[[str], Any] | None = None,
+    exclude: np.ndarray | pd.Series | None = None,
 ) -> TrainedModel:
     """Fit ``detector_name`` on the first part of ``dataset`` in time and set its threshold.
 
     ``detector_name`` is a registry name (:data:`pumpguard.detectors.registry.DETECTORS`) or an
     unfitted :class:`Detector` (``params`` then go to its ``set_params``). ``progress`` is called with
     a short message at each stage.
+
+    ``exclude`` marks rows known to be abnormal from a record outside the sensor data (a maintenance
+    log, the fault table of a simulation): a boolean per row of ``dataset`` (a Series is aligned on the
+    time index). Unsupervised detectors learn from, and thresholds are set on, NORMAL rows that are not
+    excluded; supervised detectors keep every labelled row, as the label already says what they are.
 
     Examples
     --------
@@ -206,6 +212,12 @@ def train(
         f"time-ordered split: training {start.isoformat()} .. {train_end.isoformat()}, "
         f"validation .. {validation_end.isoformat()}, test (untouched) .. {end.isoformat()}"
     ]
+    if exclude is not None:
+        known_bad = _exclusion_mask(exclude, dataset.frame.index, frame.index)
+        if not detector.supervised:
+            notes.append(f"left out {int((known_bad & normal & (in_train | in_validation)).sum()):,} NORMAL-labelled "
+                         "training/validation rows inside known abnormal periods (exclude=)")
+            normal = normal & ~known_bad
 
     label_used = None
     if detector.supervised:
@@ -259,3 +271,14 @@ def train(
         label_used=label_used,
         notes=notes,
     )
+
+
+def _exclusion_mask(exclude, original_index: pd.DatetimeIndex, sorted_index: pd.DatetimeIndex) -> np.ndarray:
+    """``exclude`` as a boolean array in ``sorted_index`` order (a Series is aligned on time)."""
+    if isinstance(exclude, pd.Series):
+        return exclude.reindex(sorted_index, fill_value=False).to_numpy(dtype=bool)
+    mask = np.asarray(exclude, dtype=bool)
+    if mask.shape != (len(original_index),):
+        raise ConfigError(f"exclude has {mask.shape[0] if mask.ndim else 0} values for {len(original_index)} rows: "
+                          "expected one boolean per row of the dataset")
+    return pd.Series(mask, index=original_index).reindex(sorted_index).to_numpy(dtype=bool)

@@ -125,3 +125,14 @@ def assess_to_folder(trained, dataset, outdir: Path, *, everything: bool = False
                                           "validated until": trained.validation_end})
     (outdir / "assessment.html").write_text(page, encoding="utf-8")
     return report
+
+
+def known_abnormal_rows(dataset, events_path: Path) -> pd.Series:
+    """True on the rows of ``dataset`` inside a period of a fault or maintenance table (``events.csv``),
+    for ``train(..., exclude=...)``: what an outside record says was not normal running."""
+    from pumpguard.data.events import read_events
+    from pumpguard.evaluation.faults import fault_rows
+
+    events = read_events(events_path)
+    index = dataset.frame.index
+    return pd.Series(fault_rows(index, events), index=index)

@@ -93,3 +93,24 @@ def test_recorded_network_is_a_name_or_a_file_beside_the_data(assessed, tmp_path
     shutil.copy(assessed / "sim" / "data.csv", outside)  # any file: it must not be read from there
     wn, name, how = _network(None, str(outside), assessed / "sim")
     assert name == "pumpguard" and how.startswith("default")
+
+
+def test_train_can_leave_known_fault_periods_out_of_normal(tmp_path):
+    """--exclude-events: rows inside the fault table's periods are not learned as normal, and the card says so."""
+    from pumpguard.detectors.model_file import load_model
+    from pumpguard.network.simulate import simulate, write_simulation
+
+    result = simulate(days=0.5, faults="leak@P-N2:start=1h,duration=4h,growth=1h", seed=2)
+    paths = write_simulation(result, tmp_path / "sim")
+    runner = CliRunner()
+    plain = runner.invoke(app, ["train", str(paths["data"]), "--detector", "pca", "--out", str(tmp_path / "a.skops")])
+    assert plain.exit_code == 0, plain.output
+    clean = runner.invoke(app, ["train", str(paths["data"]), "--detector", "pca", "--out", str(tmp_path / "b.skops"),
+                                "--exclude-events", str(paths["events"])])
+    assert clean.exit_code == 0, clean.output
+    a, b = load_model(tmp_path / "a.skops"), load_model(tmp_path / "b.skops")
+    assert b.n_train_rows < a.n_train_rows
+    assert any("known abnormal periods" in note for note in b.notes)
+    bad = runner.invoke(app, ["train", str(paths["data"]), "--detector", "pca", "--out", str(tmp_path / "c.skops"),
+                              "--exclude-events", str(paths["data"])])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output
