@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/pumpguard demo --out $(OUT)/demo
+	$(BIN)/pumpguard demo --out $(OUT)/demo --unattended
 
 test: $(STAMP)
 	bash scripts/ensure-test-deps.sh

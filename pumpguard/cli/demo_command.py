@@ -37,9 +37,11 @@ def demo(
                                        help=f"Stream at this multiple of real time (default {INTERACTIVE_SPEED:g} interactive, as fast as possible unattended)."),
     broker: str | None = typer.Option(None, "--broker", help="Use this MQTT broker (mqtt://host:port) instead of the embedded one."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address the dashboard listens on."),
-    port: int = typer.Option(8000, "--port", help="Dashboard port (0 picks a free one)."),
+    port: int | None = typer.Option(None, "--port", help="Dashboard port (default 8000 interactive, a free one unattended; 0 picks a free one)."),
     unattended: bool | None = typer.Option(None, "--unattended/--interactive",
                                            help="Unattended: stream, write the report, exit (default when not on a terminal)."),
+    outside_faults: bool = typer.Option(False, "--train-outside-faults",
+                                        help="Train only on time outside the fault windows the simulation records in the training part (needs a run with clean validation time, e.g. --days 60)."),
     live: bool = typer.Option(True, "--live/--offline", help="--offline: only simulate, train, assess and report."),
 ) -> None:
     """Run the whole system: simulated network with faults -> MQTT -> scorer -> controller -> dashboard.
@@ -51,15 +53,19 @@ def demo(
     """
     with user_errors():
         from pumpguard.demo.offline import prepare, summary_lines, write_index
+        from pumpguard.stream.connection import Broker
 
+        if broker is not None:
+            Broker.from_url(broker)  # a bad URL is one clear error now, not after the offline part
         attended = not (is_interactive() is False if unattended is None else unattended)
-        prepared = prepare(out, days=days, seed=seed, detector=detector, step=_step)
+        prepared = prepare(out, days=days, seed=seed, detector=detector, clean=outside_faults, step=_step)
         for line in summary_lines(prepared):
             console.print(f"  {line}", highlight=False)
         if not live:
             page = write_index(prepared)
         else:
-            page = _live(prepared, attended=attended, duration=duration, speed=speed, broker=broker, host=host, port=port)
+            page = _live(prepared, attended=attended, duration=duration, speed=speed, broker=broker, host=host,
+                         port=(8000 if attended else 0) if port is None else port)
     console.print(f"\n[bold green]run report:[/] {page}", highlight=False)
     console.print("open it in a browser; every page it links works offline.")
     if not attended:
