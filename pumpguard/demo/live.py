@@ -102,7 +102,6 @@ class LiveDemo:
     def _start(self) -> None:
         from pumpguard.api.app import create_app
         from pumpguard.api.live import LiveHub
-        from pumpguard.api.network_map import network_map
         from pumpguard.api.server import ApiServer
         from pumpguard.api.settings import Settings
         from pumpguard.network.controller import ControllerConfig
@@ -144,7 +143,7 @@ class LiveDemo:
         settings = Settings(data_dir=self.data_dir, models_dir=self.models_dir, token=self.token,
                             broker_url=self.broker_url, site=DEMO_SITE, root=self.topics.root, network=self.network)
         self.hub = LiveHub(window=settings.window)
-        app = create_app(settings, hub=self.hub, network_map=network_map(self.network, self.sensors))
+        app = create_app(settings, hub=self.hub)  # the map of settings.network, with readable sensor names
         self.server = ApiServer(app, host=self.host, port=self.port).start()
         self.server_url = self.server.url
         deadline = time.monotonic() + 30
