@@ -57,8 +57,12 @@ def demo(
 
         if broker is not None:
             Broker.from_url(broker)  # a bad URL is one clear error now, not after the offline part
-        attended = not (is_interactive() is False if unattended is None else unattended)
-        prepared = prepare(out, days=days, seed=seed, detector=detector, clean=outside_faults, step=_step)
+        attended = is_interactive() if unattended is None else not unattended
+        try:
+            prepared = prepare(out, days=days, seed=seed, detector=detector, clean=outside_faults, step=_step)
+        except KeyboardInterrupt:
+            err_console.print("demo stopped before the live part (Ctrl-C); no run report", highlight=False)
+            raise typer.Exit(130) from None
         for line in summary_lines(prepared):
             console.print(f"  {line}", highlight=False)
         if not live:

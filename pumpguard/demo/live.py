@@ -194,7 +194,9 @@ class LiveDemo:
 
     @property
     def seconds(self) -> float:
-        return float("nan") if self._started_at is None else time.monotonic() - self._started_at
+        """From the first row sent to the last prediction received (the end-to-end time of the stream)."""
+        last = self.recorder.record.last_prediction_at if self.recorder is not None else None
+        return float("nan") if self._started_at is None or last is None else last - self._started_at
 
     # -- stop ------------------------------------------------------------------------------------------
     def stop(self) -> None:

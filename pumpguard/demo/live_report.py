@@ -112,7 +112,8 @@ def summary_lines(f: dict) -> list[str]:
     from pumpguard.evaluation.report import duration_text
 
     lines = [f"streamed      {f['rows_sent']:,} rows sent, {f['rows_predicted']:,} predicted"
-             + (f" ({f['rows_per_second']:,.0f} rows/s)" if f.get("rows_per_second") else "")
+             + (f" in {f['seconds']:.1f} s ({f['rows_per_second']:,.0f} rows/s, first sent to last predicted)"
+                if f.get("rows_per_second") else "")
              + f", {f['errors']} errors"]
     if "faults" in f:
         fa = f["faults"]

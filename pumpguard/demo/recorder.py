@@ -8,6 +8,7 @@ the services actually published, not about what they were given.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 
 from pumpguard.stream.clients import listen
@@ -36,6 +37,8 @@ class RunRecord:
     errors: list[dict] = field(default_factory=list)
     #: controller alarm id -> {"id", "raised", "suspected"} (the first non-empty suspicion seen)
     alarms: dict[str, dict] = field(default_factory=dict)
+    #: ``time.monotonic()`` when the last prediction arrived (None before the first)
+    last_prediction_at: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def take(self, kind: str, body: object) -> None:
@@ -45,6 +48,7 @@ class RunRecord:
             if kind == "prediction":
                 rows = body.get("rows") if isinstance(body.get("rows"), list) else [body]
                 self.predictions.extend(r for r in rows if isinstance(r, dict))
+                self.last_prediction_at = time.monotonic()
             elif kind == "controller/event":
                 (self.acknowledgements if body.get("type") == "acknowledged" else self.transitions).append(body)
             elif kind == "controller/command":
