@@ -103,7 +103,9 @@ def _live(prepared, *, attended: bool, duration, speed, broker, host: str, port:
         if attended:
             console.print(f"acknowledging alarms on the page needs the token: {system.token}", highlight=False, soft_wrap=True)
             console.print("Ctrl-C stops everything and writes the run report.", highlight=False)
-        system.wait(stop, duration_s=duration, until_caught_up=not attended)
+        system.wait(stop, duration_s=duration, until_caught_up=not attended,
+                    on_stream_end=(lambda: _step("live: every row streamed and predicted; the dashboard stays up "
+                                                 "until Ctrl-C")) if attended else None)
         seconds = system.seconds
     finally:
         system.stop()

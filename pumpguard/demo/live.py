@@ -174,12 +174,17 @@ class LiveDemo:
         return last is None or (clock is not None and clock >= last)
 
     def wait(self, stop: threading.Event, *, duration_s: float | None = None, until_caught_up: bool = False,
-             drain_s: float = 30.0) -> None:
+             drain_s: float = 30.0, on_stream_end=None) -> None:
         """Block until ``stop`` is set, ``duration_s`` has passed since the feed started, or (with
-        ``until_caught_up``) the feed has finished and every row went through both services."""
+        ``until_caught_up``) the feed has finished and every row went through both services.
+        ``on_stream_end()`` is called once when every row went through (e.g. to tell the user)."""
         end = None if duration_s is None else self._started_at + float(duration_s)
+        told = on_stream_end is None
         while not stop.is_set():
             now = time.monotonic()
+            if not told and self.caught_up():
+                told = True
+                on_stream_end()
             if end is not None and now >= end:
                 break
             if until_caught_up:

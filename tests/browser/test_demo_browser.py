@@ -4,6 +4,7 @@ simulation whose own burst reaches the scorer a few seconds into the stream."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pandas as pd
@@ -41,7 +42,7 @@ def live_server(tmp_path, token):
         yield system
     finally:
         system.stop()
-    alive = [t.name for t in __import__("threading").enumerate() if t.name.startswith("pumpguard-demo")]
+    alive = [t.name for t in threading.enumerate() if t.name.startswith("pumpguard-demo")]
     assert not alive, f"demo threads still running after stop: {alive}"
 
 
