@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import socket
+import subprocess
 import threading
+import time
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -74,3 +80,58 @@ def test_offline_only_writes_the_report_without_a_broker(tmp_path):
     result = CliRunner().invoke(app, ["demo", "--out", str(out), "--days", "1", "--seed", "1", "--offline"])
     assert result.exit_code == 0, result.output
     assert (out / "index.html").is_file() and not (out / "live.json").exists()
+
+
+MOSQUITTO = shutil.which("mosquitto") or next((p for p in ("/usr/sbin/mosquitto",) if os.path.exists(p)), None)
+
+
+@pytest.fixture()
+def mosquitto_url(tmp_path):
+    if MOSQUITTO is None:
+        pytest.skip("mosquitto is not installed (apt-get install mosquitto; make test installs it)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    conf = tmp_path / "mosquitto.conf"
+    root = "user root\n" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n{root}max_queued_messages 100000\nset_tcp_nodelay true\n")
+    process = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail("mosquitto did not start")
+            time.sleep(0.05)
+    yield f"mqtt://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.mark.mqtt
+@pytest.mark.slow
+def test_the_live_system_runs_on_a_real_broker_with_end_to_end_acknowledgement(tmp_path, mosquitto_url):
+    from pumpguard.demo.live import LiveDemo
+    from pumpguard.detectors.training import train
+    from pumpguard.network.simulate import simulate
+
+    result = simulate("pumpguard", days=2, faults="burst@J-S3:start=40h,duration=3h,severity=6", seed=1)
+    trained = train(result.dataset, "pca")
+    frame = result.dataset.frame
+    stream = frame.loc[frame.index >= pd.Timestamp(trained.validation_end), list(trained.sensor_ids)]
+    (tmp_path / "data").mkdir()
+    system = LiveDemo(trained, stream, result.dataset.sensors, data_dir=tmp_path / "data",
+                      models_dir=tmp_path / "models", broker_url=mosquitto_url).start()
+    try:
+        assert system.embedded is None and not system.scorer.ack_on_receipt  # at least once, end to end
+        system.wait(threading.Event(), duration_s=60, until_caught_up=True)
+        record = system.recorder.record
+        assert system.caught_up()
+        assert record.prediction_count == len(stream)
+        assert any(t["to_state"] == "ALARM" for t in record.transitions)
+    finally:
+        system.stop()
+    assert _demo_threads() == []
