@@ -52,18 +52,24 @@ def demo(
     Example: pumpguard demo --out out/demo --duration 60 --speed 3000
     """
     with user_errors():
-        from pumpguard.demo.offline import prepare, summary_lines, write_index
+        from pumpguard.cli import _model_runs as runs
+        from pumpguard.demo.offline import prepare, write_index
         from pumpguard.stream.connection import Broker
 
         if broker is not None:
             Broker.from_url(broker)  # a bad URL is one clear error now, not after the offline part
         attended = is_interactive() if unattended is None else not unattended
         try:
-            prepared = prepare(out, days=days, seed=seed, detector=detector, clean=outside_faults, step=_step)
+            prepared = prepare(out, days=days, seed=seed, detector=detector, clean=outside_faults, step=_step,
+                               train=runs.train_with_progress)
         except KeyboardInterrupt:
             err_console.print("demo stopped before the live part (Ctrl-C); no run report", highlight=False)
             raise typer.Exit(130) from None
-        for line in summary_lines(prepared):
+        transitions = prepared.result.transitions_frame()
+        for line in runs.headline_lines(prepared.assessment, prepared.head) + [
+                f"simulated     controller {len(transitions)} transitions in closed loop; "
+                f"{int((transitions['to'] == 'BROKEN').sum())} BROKEN, "
+                f"{int((transitions['to'] == 'ISOLATING').sum())} isolations"]:
             console.print(f"  {line}", highlight=False)
         if not live:
             page = write_index(prepared)
@@ -112,9 +118,9 @@ def _live(prepared, *, attended: bool, duration, speed, broker, host: str, port:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     _step("live: stopped; writing the run report")
-    from pumpguard.cli import _model_runs as runs
+    from pumpguard.workflows.scoring import score
 
-    offline_scores = runs.score(prepared.trained, prepared.dataset)["scores"]
+    offline_scores = score(prepared.trained, prepared.dataset)["scores"]
     figures = live_figures(system.recorder.record, dataset=prepared.dataset, events=prepared.result.events,
                            wn=load_network("pumpguard"), rows_sent=system.feed.rows_sent if system.feed else 0,
                            stream_start=prepared.stream_start, offline_scores=offline_scores, seconds=seconds)

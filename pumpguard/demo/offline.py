@@ -7,8 +7,8 @@ training and validation -- exactly the rows the offline assessment scores, so th
 the offline ones are about the same rows and can be checked against each other.
 
 Inside that first part, ``clean=True`` (``--train-outside-faults``) also leaves out the rows inside the fault
-windows the simulation recorded there (plus the settle time after each), as a plant would leave out
-the stretches its maintenance log marks as leaking or drifting. Without it a detector of NORMAL rows
+windows the simulation recorded (``train(..., exclude=...)``, as ``pumpguard train --exclude-events``),
+as a plant would leave out the stretches its maintenance log marks as leaking or drifting. Without it a detector of NORMAL rows
 learns the default scenario's long leaks and drifts as normal and its threshold sits above clean
 running: measured on the default 21-day run, 0 of the 2 faults of the assessed slice caught
 (``docs/assessment.md``). The fault table of the assessed (streamed) time is never used for training.
@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import pandas as pd
 
 log = logging.getLogger("pumpguard.demo")
@@ -61,48 +60,18 @@ class Prepared:
         return frame.loc[frame.index >= self.stream_start, list(self.trained.sensor_ids)]
 
 
-def training_view(dataset, events: pd.DataFrame, *, until=None):
-    """``dataset`` with the rows inside a recorded fault window (start .. end + settle time; open-ended
-    faults to the end) before ``until`` no longer NORMAL (status unknown), so an unsupervised
-    detector neither fits nor sets its threshold on them. The data and the assessment keep the true labels.
-
-    Examples
-    --------
-    >>> from pumpguard.data.schema import Dataset
-    >>> idx = pd.date_range("2018-04-01", periods=6, freq="h", tz="UTC", name="timestamp")
-    >>> ds = Dataset.from_frame(pd.DataFrame({"p": range(6), "machine_status": ["NORMAL"] * 6}, index=idx))
-    >>> ev = pd.DataFrame({"start": [idx[1]], "end": [idx[2]]})
-    >>> training_view(ds, ev).frame["machine_status"].isna().tolist()
-    [False, True, True, False, False, False]
-    """
-    import dataclasses
-
-    from pumpguard.evaluation.faults import DEFAULT_SETTLE
-
-    frame = dataset.frame.copy()
-    inside = np.zeros(len(frame), dtype=bool)
-    for start, end in zip(events["start"], events["end"]):
-        stop = frame.index[-1] if pd.isna(end) else pd.Timestamp(end) + DEFAULT_SETTLE
-        inside |= (frame.index >= pd.Timestamp(start)) & (frame.index <= stop)
-    if until is not None:
-        inside &= frame.index < pd.Timestamp(until)
-    status = frame["machine_status"].astype("object")
-    status[inside] = None
-    frame["machine_status"] = pd.Categorical(status, categories=frame["machine_status"].cat.categories
-                                             if hasattr(frame["machine_status"], "cat") else None)
-    return dataclasses.replace(dataset, frame=frame)
-
-
 def prepare(out: Path, *, days: float, seed: int, detector: str, clean: bool = False,
-            step: Callable[[str], None] = log.info) -> Prepared:
+            step: Callable[[str], None] = log.info, train=None) -> Prepared:
     """Simulate ``days`` of the default network with its default faults, write the EDA, train
     ``detector`` (``clean``: outside the recorded fault windows, see the module docstring) and assess
-    it; files under ``out`` (see :func:`write_index` for the page)."""
-    from pumpguard.cli import _model_runs as runs
+    it; files under ``out`` (see :func:`write_index` for the page). ``train``: the training call
+    (default :func:`pumpguard.detectors.training.train`; the CLI passes one with a progress bar)."""
     from pumpguard.data.eda_report import write_eda
+    from pumpguard.detectors.training import train as train_model
     from pumpguard.detectors.model_file import save_model
     from pumpguard.evaluation.assessment import headline
     from pumpguard.network.simulate import simulate, write_simulation
+    from pumpguard.workflows.assessing import assess_to_folder, known_abnormal_rows
 
     out.mkdir(parents=True, exist_ok=True)
     step(f"1/4 simulating {days:g} days of the default network with faults (closed loop with the controller)")
@@ -114,28 +83,16 @@ def prepare(out: Path, *, days: float, seed: int, detector: str, clean: bool = F
 
     clean = clean and not make_detector(detector).supervised  # a supervised one learns the faults' labels
     step(f"3/4 training {detector} on the first 60 % of the time span (NORMAL rows"
-         + (", outside the fault windows recorded there)" if clean else ")"))
-    from pumpguard.detectors.training import split_times
-
-    validation_end = split_times(result.dataset.frame.index, 0.6, 0.2)[2]  # train()'s default split
-    view = training_view(result.dataset, result.events, until=validation_end) if clean else result.dataset
-    trained = runs.train_with_progress(view, detector, {})
+         + (", outside the fault windows the simulation recorded)" if clean else ")"))
+    kwargs = {"exclude": known_abnormal_rows(result.dataset, sim_paths["events"])} if clean else {}
+    trained = (train or train_model)(result.dataset, detector, {}, **kwargs)
     model_path = out / "models" / f"{detector}.skops"
     model_path.parent.mkdir(parents=True, exist_ok=True)
     save_model(trained, model_path)
     step("4/4 assessing on the time after training and validation")
-    assessment = runs.assess_to_folder(trained, result.dataset, out / "assessment", model_label=str(model_path),
-                                       fault_dir=out / "simulation", network="pumpguard")
+    assessment = assess_to_folder(trained, result.dataset, out / "assessment", model_label=str(model_path),
+                                  fault_dir=out / "simulation", network="pumpguard")
     return Prepared(out, result, sim_paths, eda, trained, model_path, assessment, headline(assessment))
-
-
-def summary_lines(p: Prepared) -> list[str]:
-    from pumpguard.cli import _model_runs as runs
-
-    transitions = p.result.transitions_frame()
-    return runs.headline_lines(p.assessment, p.head) + [
-        f"simulated     controller {len(transitions)} transitions in closed loop; "
-        f"{int((transitions['to'] == 'BROKEN').sum())} BROKEN, {int((transitions['to'] == 'ISOLATING').sum())} isolations"]
 
 
 def _rel(path: Path, base: Path) -> str:
