@@ -101,7 +101,8 @@ def _live(prepared, *, attended: bool, duration, speed, broker, host: str, port:
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     system = LiveDemo(prepared.trained, frame, prepared.dataset.sensors, data_dir=prepared.out / "simulation",
-                      models_dir=prepared.model_path.parent, broker_url=broker, speed=pace, host=host, port=port)
+                      models_dir=prepared.model_path.parent, broker_url=broker, speed=pace, host=host, port=port,
+                      repairs=prepared.result.events)
     try:
         system.start()
         console.print(f"[bold green]dashboard:[/] {system.url}   (API {system.server_url}/docs; broker {system.broker_url})",
@@ -123,7 +124,8 @@ def _live(prepared, *, attended: bool, duration, speed, broker, host: str, port:
     offline_scores = score(prepared.trained, prepared.dataset)["scores"]
     figures = live_figures(system.recorder.record, dataset=prepared.dataset, events=prepared.result.events,
                            wn=load_network("pumpguard"), rows_sent=system.feed.rows_sent if system.feed else 0,
-                           stream_start=prepared.stream_start, offline_scores=offline_scores, seconds=seconds)
+                           stream_start=prepared.stream_start, offline_scores=offline_scores, seconds=seconds,
+                           repair_reports=system.feed.reports_sent if system.feed else 0)
     live_json = prepared.out / "live.json"
     live_json.write_text(json.dumps(figures, indent=2, default=str), encoding="utf-8")
     for line in summary_lines(figures):

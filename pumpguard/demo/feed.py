@@ -28,16 +28,24 @@ class TelemetryFeed:
     """Publishes ``frame`` as ``asset``'s telemetry at ``speed`` times real time (None: as fast as the
     broker acknowledges) from a thread named ``pumpguard-demo-feed``.
 
+    ``reports``: ``(ts, payload)`` operator commands (the field crew's repair reports) published on
+    ``topics.controller_operator`` once the rows up to ``ts`` are sent and ``processed(ts)`` says the
+    controller has seen them (a report must not overtake the data it follows).
+
     ``rows_sent`` counts rows published; ``done`` is set when every row was acknowledged (or on stop).
     Needs a broker, so it has no doctest; tested in ``tests/cli/test_demo.py``.
     """
 
     def __init__(self, frame: pd.DataFrame, broker: Broker, *, topics: Topics, asset: str,
-                 speed: float | None = None, client_id: str = "pumpguard-demo-feed") -> None:
+                 speed: float | None = None, client_id: str = "pumpguard-demo-feed",
+                 reports: list[tuple[pd.Timestamp, bytes]] = (), processed=None) -> None:
         if speed is not None and not speed > 0:
             raise ConfigError(f"--speed {speed!r}: expected a positive multiple of real time (e.g. 600)")
         self.frame, self.broker, self.topics, self.asset, self.speed = frame, broker, topics, asset, speed
         self.client_id = client_id
+        self.reports = sorted(reports, key=lambda r: r[0])
+        self.processed = processed or (lambda ts: True)
+        self.reports_sent = 0
         self.rows_sent = 0
         self.acked = 0
         self.done = threading.Event()
@@ -56,6 +64,16 @@ class TelemetryFeed:
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
         self.acked += 1
 
+    def _report(self, client, payload: bytes, after) -> bool:
+        """Publish one report once the controller has stepped past ``after``; False when stopped."""
+        deadline = time.monotonic() + 30
+        while not self.processed(pd.Timestamp(after)) and time.monotonic() < deadline:
+            if self._stop.wait(0.01):
+                return False
+        client.publish(self.topics.controller_operator, payload, qos=1)
+        self.reports_sent += 1
+        return True
+
     def _run(self) -> None:
         client = make_client(self.client_id, self.broker)
         connected = threading.Event()
@@ -72,7 +90,12 @@ class TelemetryFeed:
             t_wall = time.monotonic()
             t_data0 = self.frame.index[0].to_pydatetime() if len(self.frame) else None
             sent = 0
+            pending = list(self.reports)
+            last_ts = None
             for first_ts, payload in telemetry_batches(self.frame, 1):
+                while pending and last_ts is not None and pending[0][0] <= first_ts:
+                    if not self._report(client, pending.pop(0)[1], last_ts):
+                        return
                 if self.speed is not None:
                     pause = t_wall + (first_ts - t_data0).total_seconds() / self.speed - time.monotonic()
                     if pause > 0 and self._stop.wait(pause):
@@ -85,6 +108,7 @@ class TelemetryFeed:
                 client.publish(topic, payload, qos=1)
                 sent += 1
                 self.rows_sent = sent
+                last_ts = first_ts
             while self.acked < sent and not self._stop.wait(0.01):
                 pass
         finally:

@@ -52,6 +52,28 @@ def station_sensors(sensors, wn) -> set[str]:
     return {s.id for s in sensors if s.element in ends}
 
 
+def repair_reports(events: pd.DataFrame | None) -> list[tuple[pd.Timestamp, bytes]]:
+    """The field crew's reports: a ``repaired`` operator command when each fault of the simulation's
+    fault table ends (the simulated plant was repaired then). Without them the live controller, once
+    BROKEN, would wait for a repair report forever. No ``ts``: the controller applies it on its own clock.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"event_id": ["F-01", "F-02"], "kind": ["leak", "burst"], "location": ["P-S2", "J-S3"],
+    ...                    "end": [pd.Timestamp("2018-04-02", tz="UTC"), pd.NaT]})
+    >>> [(str(ts.date()), body) for ts, body in repair_reports(ev)]
+    [('2018-04-02', b'{"command":"repaired","by":"field crew","note":"F-01 leak at P-S2 repaired","id":"repair-F-01"}')]
+    """
+    import orjson
+
+    if events is None:
+        return []
+    return [(pd.Timestamp(e["end"]), orjson.dumps({"command": "repaired", "by": "field crew",
+                                                   "note": f"{e['event_id']} {e['kind']} at {e['location']} repaired",
+                                                   "id": f"repair-{e['event_id']}"}))
+            for e in events.to_dict("records") if pd.notna(e["end"])]
+
+
 class LiveDemo:
     """The running system for one trained model and one stretch of telemetry.
 
@@ -63,12 +85,13 @@ class LiveDemo:
     def __init__(self, trained, frame: pd.DataFrame, sensors, *, data_dir: Path, models_dir: Path,
                  network: str = "pumpguard", broker_url: str | None = None, speed: float | None = None,
                  host: str = "127.0.0.1", port: int = 0, token: str | None = None, debounce: int = 3,
-                 root: str = "pumpguard") -> None:
+                 root: str = "pumpguard", repairs: pd.DataFrame | None = None) -> None:
         self.trained, self.frame, self.sensors = trained, frame, list(sensors)
         self.data_dir, self.models_dir, self.network = Path(data_dir), Path(models_dir), network
         self.external_broker, self.speed, self.host, self.port = broker_url, speed, host, port
         self.token = token or os.environ.get("PUMPGUARD_API_TOKEN") or secrets.token_urlsafe(18)
         self.debounce = int(debounce)
+        self.repairs = repairs
         self.topics = Topics(site=DEMO_SITE, root=root)
         self.embedded = None
         self.broker_url: str | None = None
@@ -153,8 +176,10 @@ class LiveDemo:
             time.sleep(0.05)
         time.sleep(0.3)  # its SUBSCRIBE goes out right after CONNACK; give the broker a moment
 
+        controller = self.controller
         self.feed = TelemetryFeed(self.frame, broker, topics=self.topics, asset=DEMO_ASSET, speed=self.speed,
-                                  client_id=f"pumpguard-demo-feed-{run}").start()
+                                  client_id=f"pumpguard-demo-feed-{run}", reports=[r for r in repair_reports(self.repairs) if len(self.frame) and r[0] > self.frame.index[0]],
+                                  processed=lambda ts: controller.clock is not None and controller.clock >= ts).start()
         self._started_at = time.monotonic()
 
     @property

@@ -68,7 +68,8 @@ def localisation_hits(events: pd.DataFrame, record: RunRecord, wn, *, start, end
 
 
 def live_figures(record: RunRecord, *, dataset, events: pd.DataFrame, wn, rows_sent: int,
-                 stream_start: pd.Timestamp, offline_scores: pd.Series | None = None, seconds: float = float("nan")) -> dict:
+                 stream_start: pd.Timestamp, offline_scores: pd.Series | None = None, seconds: float = float("nan"),
+                 repair_reports: int = 0) -> dict:
     """The live report as a JSON-ready dict (see the module docstring)."""
     from pumpguard.evaluation.faults import assess_faults
 
@@ -103,6 +104,7 @@ def live_figures(record: RunRecord, *, dataset, events: pd.DataFrame, wn, rows_s
         "broken": sum(t["to_state"] == "BROKEN" for t in transitions),
         "plant_commands": len(record.commands),
         "acknowledgements": len(record.acknowledgements),
+        "repair_reports": int(repair_reports),
         "history": transitions,
     }
     return figures
@@ -128,7 +130,8 @@ def summary_lines(f: dict) -> list[str]:
             lines.append(f"agreement     live scores differ from offline by at most {f['max_score_difference_to_offline']:.2g}")
     c = f["controller"]
     lines.append(f"controller    {c['transitions']} transitions live: {c['alarms']} alarms, {c['isolations']} isolations, "
-                 f"{c['broken']} BROKEN, {c['plant_commands']} plant commands, {c['acknowledgements']} acknowledgements")
+                 f"{c['broken']} BROKEN, {c['plant_commands']} plant commands, {c['acknowledgements']} acknowledgements, "
+                 f"{c['repair_reports']} repair reports")
     return lines
 
 
