@@ -108,7 +108,11 @@ def _live(prepared, *, attended: bool, duration, speed, broker, host: str, port:
         console.print(f"[bold green]dashboard:[/] {system.url}   (API {system.server_url}/docs; broker {system.broker_url})",
                       highlight=False, soft_wrap=True)
         if attended:
-            console.print(f"acknowledging alarms on the page needs the token: {system.token}", highlight=False, soft_wrap=True)
+            import os
+
+            told = ("the token in PUMPGUARD_API_TOKEN" if os.environ.get("PUMPGUARD_API_TOKEN")
+                    else f"this run's token: {system.token}")
+            console.print(f"acknowledging alarms on the page needs {told}", highlight=False, soft_wrap=True)
             console.print("Ctrl-C stops everything and writes the run report.", highlight=False)
         system.wait(stop, duration_s=duration, until_caught_up=not attended,
                     on_stream_end=(lambda: _step("live: every row streamed and predicted; the dashboard stays up "
