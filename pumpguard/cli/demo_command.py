@@ -40,8 +40,8 @@ def demo(
     port: int | None = typer.Option(None, "--port", help="Dashboard port (default 8000 interactive, a free one unattended; 0 picks a free one)."),
     unattended: bool | None = typer.Option(None, "--unattended/--interactive",
                                            help="Unattended: stream, write the report, exit (default when not on a terminal)."),
-    outside_faults: bool = typer.Option(False, "--train-outside-faults",
-                                        help="Train only on time outside the fault windows the simulation records in the training part (needs a run with clean validation time, e.g. --days 60)."),
+    outside_faults: bool = typer.Option(True, "--train-outside-faults/--train-on-all-normal",
+                                        help="Leave the fault windows the simulation recorded in the training part out of training (default), or learn every NORMAL-labelled row."),
     live: bool = typer.Option(True, "--live/--offline", help="--offline: only simulate, train, assess and report."),
 ) -> None:
     """Run the whole system: simulated network with faults -> MQTT -> scorer -> controller -> dashboard.

@@ -6,16 +6,18 @@ trains on the history it has and then watches what comes next. The live stream i
 training and validation -- exactly the rows the offline assessment scores, so the live figures and
 the offline ones are about the same rows and can be checked against each other.
 
-Inside that first part, ``clean=True`` (``--train-outside-faults``) also leaves out the rows inside the fault
-windows the simulation recorded (``train(..., exclude=...)``, as ``pumpguard train --exclude-events``),
-as a plant would leave out the stretches its maintenance log marks as leaking or drifting. Without it a detector of NORMAL rows
-learns the default scenario's long leaks and drifts as normal and its threshold sits above clean
-running: measured on the default 21-day run, 0 of the 2 faults of the assessed slice caught
-(``docs/assessment.md``). The fault table of the assessed (streamed) time is never used for training.
-It is not the default because the default 21-day scenario has no clean validation time at all (a
-10-day drift, a 5-day blockage and a 6-day leak cover days 12.6-16.8): the threshold cannot be set
-there, and ``train`` says so. It works on longer runs (60 days: every process fault caught,
-``docs/assessment.md``).
+The demo's scenario (:func:`demo_faults`) is laid out for that split, so each part shows what it is
+for: the training part holds a bearing failure (BROKEN, then RECOVERING) and a stuck logger; the
+validation part is clean running, where the threshold is set; the streamed part holds a growing leak,
+a burst on a zone main and a pump trip, which the detector and the controller meet live. Positions
+and durations scale with ``--days``. ``pumpguard simulate --faults default`` keeps the denser default
+scenario for assessment runs.
+
+``clean=True`` (the demo's default; ``--train-on-all-normal`` turns it off) leaves out of training the
+rows inside the fault windows the simulation recorded (``train(..., exclude=...)``, as ``pumpguard
+train --exclude-events``), as a plant leaves out the stretches its maintenance log marks as failing:
+``machine_status`` says NORMAL while a bearing wears or a logger sticks, and a detector of NORMAL rows
+would learn them as normal. The fault table of the streamed time is never used for training.
 """
 
 from __future__ import annotations
@@ -60,9 +62,30 @@ class Prepared:
         return frame.loc[frame.index >= self.stream_start, list(self.trained.sensor_ids)]
 
 
-def prepare(out: Path, *, days: float, seed: int, detector: str, clean: bool = False,
+def demo_faults(days: float) -> str:
+    """The demo's fault scenario for a run of ``days`` (see the module docstring), as a fault spec.
+
+    >>> demo_faults(20).split(";")[0]
+    'pump_bearing:start=172800s,duration=259200s,repair=86400s'
+    """
+    def at(fraction: float) -> int:  # whole minutes, so every fault starts on the sampling grid
+        return int(round(fraction * days * 1440)) * 60
+
+    def span(fraction: float, floor_s: int = 3600) -> int:
+        return max(floor_s, at(fraction))
+
+    return ";".join((
+        f"pump_bearing:start={at(0.10)}s,duration={span(0.15)}s,repair={span(0.05)}s",
+        f"sensor_stuck@pressure_J-N3:start={at(0.45)}s,duration={span(0.03)}s",
+        f"leak@P-N2:start={at(0.82)}s,growth={span(0.03)}s,duration={span(0.06)}s,severity=1.2",
+        f"burst@J-S3:start={at(0.90)}s,duration={span(0.03)}s",
+        f"pump_trip:start={at(0.96)}s,duration={span(0.01)}s",
+    ))
+
+
+def prepare(out: Path, *, days: float, seed: int, detector: str, clean: bool = True,
             step: Callable[[str], None] = log.info, train=None) -> Prepared:
-    """Simulate ``days`` of the default network with its default faults, write the EDA, train
+    """Simulate ``days`` of the default network with the demo's faults, write the EDA, train
     ``detector`` (``clean``: outside the recorded fault windows, see the module docstring) and assess
     it; files under ``out`` (see :func:`write_index` for the page). ``train``: the training call
     (default :func:`pumpguard.detectors.training.train`; the CLI passes one with a progress bar)."""
@@ -75,7 +98,7 @@ def prepare(out: Path, *, days: float, seed: int, detector: str, clean: bool = F
 
     out.mkdir(parents=True, exist_ok=True)
     step(f"1/4 simulating {days:g} days of the default network with faults (closed loop with the controller)")
-    result = simulate("pumpguard", days=days, faults="default", seed=seed)
+    result = simulate("pumpguard", days=days, faults=demo_faults(days), seed=seed)
     sim_paths = write_simulation(result, out / "simulation")
     step("2/4 exploring the data (EDA)")
     eda = write_eda(result.dataset, out / "eda")
