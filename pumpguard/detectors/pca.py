@@ -150,6 +150,9 @@ class PCADetector(Detector):
 
     def _score(self, frame: pd.DataFrame) -> np.ndarray:
         Zc, _ = self._filled(frame)
+        return self._score_filled(Zc)
+
+    def _score_filled(self, Zc: np.ndarray) -> np.ndarray:
         t2, spe = self._statistics(Zc)
         if self.statistic == "t2":
             return t2 / self.t2_reference_
@@ -162,6 +165,13 @@ class PCADetector(Detector):
         parts = self._parts(Zc)
         parts[missing] = 0.0
         return parts
+
+    def _score_and_contributions(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        # the missing-value fill is most of the work of both: do it once
+        Zc, missing = self._filled(frame)
+        parts = self._parts(Zc)
+        parts[missing] = 0.0
+        return self._score_filled(Zc), parts
 
 
 def _positive_quantile(values: np.ndarray, q: float) -> float:
