@@ -275,6 +275,12 @@ class ScoringService:
                 topic = Topics(site=row.site, root=self.topics.root).telemetry(row.asset)
                 self._error(Rejected(f"scoring failed: {type(exc).__name__}: {exc}", topic, payload), *owners)
         self.stats.duplicates = self.scorer.duplicates
+        # rows the scorer would not take (out of time order for a time-aware detector) go to errors
+        owners_of = {id(row): owners for row, owners in items}
+        for row, reason in self.scorer.refused:
+            payload = TelemetryCodec.encode_rows([(row.ts, row.values)])
+            topic = Topics(site=row.site, root=self.topics.root).telemetry(row.asset)
+            self._error(Rejected(reason, topic, payload), *owners_of.get(id(row), ()))
         # one prediction message per asset per scoring batch: a message per row would cost a paho
         # publish (~80 us) per row
         grouped: dict[tuple[str, str], tuple[list[dict], dict[int, _Delivery]]] = {}

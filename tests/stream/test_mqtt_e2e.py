@@ -206,3 +206,42 @@ def test_rows_assembled_from_node_readings_are_scored_and_quality_is_reported(mo
     assert quality == {"missing": 10, "late": 1, "unknown_node": 1}
     assert all(b["nodes"] == ["J2"] for k, _, b in collector.messages if k == "quality" and b["kind"] == "missing")
     assert service.service._row_owners == {}  # every reading was acknowledged after its row was predicted
+
+
+def test_an_out_of_order_row_for_a_time_aware_detector_goes_to_errors(mosquitto, topic_root):
+    """A streaming detector keeps each asset's history in time order: a late row is not scored, and it
+    reaches the errors topic with its reason instead of vanishing."""
+    import numpy as np
+    import pandas as pd
+
+    from pumpguard.detectors.temporal import AdaptiveT2Detector
+    from tests.stream.conftest import SENSORS
+
+    rng = np.random.default_rng(3)
+    idx = pd.date_range("2024-01-01", periods=400, freq="min", tz="UTC", name="timestamp")
+    X = pd.DataFrame(rng.normal(size=(400, len(SENSORS))), index=idx, columns=SENSORS)
+    det = AdaptiveT2Detector(window_s=300, baseline_halflife_s=3600, alarm_halflife_s=0, smoothing_s=120)
+    det.fit(X).set_threshold(X, false_alarm_rate=0.05)
+
+    broker = Broker.from_url(mosquitto.url)
+    topics = Topics(site=SITE, root=topic_root)
+    collector = Collector(broker, topics)
+    service = Service(det, broker, topics)
+    client = make_client("late-sender", broker)
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    values = {s: 0.0 for s in SENSORS}
+    for minute in (5, 6):
+        client.publish(topics.telemetry("pump_a"), orjson.dumps({"ts": f"2024-02-01T00:0{minute}:00Z", "values": values}),
+                       qos=1).wait_for_publish(10)
+    collector.wait_for(2)
+    late = orjson.dumps({"ts": "2024-02-01T00:01:00Z", "values": values})
+    client.publish(topics.telemetry("pump_a"), late, qos=1).wait_for_publish(10)
+    collector.wait_for(2, n_errors=1)
+    client.disconnect()
+    client.loop_stop()
+    service.close()
+    collector.close()
+    assert len(collector.predictions()) == 2
+    [error] = collector.errors()
+    assert "order" in error["reason"] and error["topic"] == topics.telemetry("pump_a")
