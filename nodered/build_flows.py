@@ -83,80 +83,82 @@ class Tab:
 
 
 def flow_a() -> list[dict]:
-    t = Tab("pga", "a. client to server (MQTT)",
+    t = Tab("pga", "a. client to server",
             "The study's first flow: a client loads a dataset and sends it over MQTT; `pumpguard serve` "
             "(the Anomaly_Detection step) predicts; the server side shows predictions and errors.")
-    t.inject("start", 130, 80, ["load"], "timestamp")
+    t.inject("start", 120, 80, ["load"], "timestamp")
     t.file_in("load", 320, 80, ["csv"], "load dataset", "PUMPGUARD_DATASET_CSV")
-    t.csv("csv", 490, 80, ["telemetry"], "csv rows")
-    t.function("telemetry", 680, 80, [["out"]], "build telemetry", "telemetry")
-    t.mqtt_out("out", 890, 80, "Client to Server")
-    t.catch("catch", 320, 140, ["errors-client"], "load errors")
-    t.debug("errors-client", 520, 140, "Errors if any", prop="error")
-    t.mqtt_in("predictions", 160, 240, ["debug-pred"], "Server side: predictions", "pumpguard/v1/+/+/prediction")
-    t.debug("debug-pred", 560, 240, "Predictions")
-    t.mqtt_in("errors", 150, 300, ["debug-err"], "Server side: errors", "pumpguard/v1/+/errors")
-    t.debug("debug-err", 560, 300, "Errors if any")
+    t.csv("csv", 510, 80, ["telemetry"], "csv rows")
+    t.function("telemetry", 700, 80, [["out"]], "build telemetry", "telemetry")
+    t.mqtt_out("out", 920, 80, "Client to Server")
+    t.catch("catch", 320, 150, ["errors-client"], "load errors")
+    t.debug("errors-client", 560, 150, "Errors if any", prop="error")
+    t.mqtt_in("predictions", 180, 260, ["debug-pred"], "Server side: predictions", "pumpguard/v1/+/+/prediction")
+    t.debug("debug-pred", 560, 260, "Predictions")
+    t.mqtt_in("errors", 170, 330, ["debug-err"], "Server side: errors", "pumpguard/v1/+/errors")
+    t.debug("debug-err", 560, 330, "Errors if any")
     return t.nodes
 
 
 def flow_b() -> list[dict]:
-    t = Tab("pgb", "b. train, assess, classify (HTTP API)",
+    t = Tab("pgb", "b. train, assess, classify",
             "The study's second flow on `pumpguard api`: train a detector (decision_tree by default), assess it "
             "on the training and the test datasets, and classify telemetry arriving on MQTT.")
+    errors = ["error", "result-out"]
     # training
-    t.inject("train-start", 110, 60, ["train-load"], "start", topic="train")
-    t.file_in("train-load", 290, 60, ["train-req"], "load dataset", "PUMPGUARD_TRAIN_CSV", format_="")
-    t.function("train-req", 500, 60, [["train-http"]], "train request", "train_request")
-    t.http("train-http", 700, 60, ["train-check"], "POST /train")
-    t.function("train-check", 900, 60, [["train-print", "result-out"], ["error", "result-out"]],
-               "decision tree trainer: answer", "train_answer", outputs=2)
-    t.debug("train-print", 1120, 40, "print")
+    t.inject("train-start", 120, 60, ["train-load"], "start", topic="train")
+    t.file_in("train-load", 320, 60, ["train-req"], "load dataset", "PUMPGUARD_TRAIN_CSV", format_="")
+    t.function("train-req", 540, 60, [["train-http"]], "train request", "train_request")
+    t.http("train-http", 800, 60, ["train-check"], "decision tree trainer: POST /train")
+    t.function("train-check", 1060, 60, [["train-print", "result-out"], errors], "training answer", "train_answer",
+               outputs=2)
+    t.debug("train-print", 1260, 60, "print")
     # assessment
-    t.inject("assess-start", 110, 200, ["assess-load-train"], "start", topic="assessment")
-    t.file_in("assess-load-train", 300, 180, ["assess-keep"], "load training dataset", "PUMPGUARD_TRAIN_CSV", format_="")
-    t.add("assess-keep", "change", 520, 180, [["assess-load-test"]], name="keep as msg.train",
+    t.inject("assess-start", 120, 180, ["assess-load-train"], "start", topic="assessment")
+    t.file_in("assess-load-train", 340, 180, ["assess-keep"], "load training dataset", "PUMPGUARD_TRAIN_CSV",
+              format_="")
+    t.add("assess-keep", "change", 580, 180, [["assess-load-test"]], name="keep as msg.train",
           rules=[{"t": "move", "p": "payload", "pt": "msg", "to": "train", "tot": "msg"},
                  {"t": "set", "p": "trainName", "pt": "msg", "to": "filename", "tot": "msg"}])
-    t.file_in("assess-load-test", 300, 240, ["predict-req"], "load test dataset", "PUMPGUARD_TEST_CSV", format_="")
-    t.function("predict-req", 530, 240, [["predict-http"]], "predictor request", "predict_request")
-    t.http("predict-http", 720, 240, ["assess-train-req"], "POST /predict")
-    t.function("assess-train-req", 560, 300, [["assess-http-1"], ["error", "result-out"]],
-               "assess on training set", "assess_train_request", outputs=2)
-    t.http("assess-http-1", 770, 300, ["assess-test-req"], "POST /assess (train)")
-    t.function("assess-test-req", 560, 360, [["assess-http-2"], ["error", "result-out"]],
-               "assess on test set", "assess_test_request", outputs=2)
-    t.http("assess-http-2", 770, 360, ["assessment"], "POST /assess (test)")
-    t.function("assessment", 960, 300, [["assess-print", "result-out"], ["error", "result-out"]],
-               "assessment", "assessment_report", outputs=2)
-    t.debug("assess-print", 1140, 260, "print")
+    t.file_in("assess-load-test", 810, 180, ["predict-req"], "load test dataset", "PUMPGUARD_TEST_CSV", format_="")
+    t.function("predict-req", 340, 260, [["predict-http"]], "predictor request", "predict_request")
+    t.http("predict-http", 600, 260, ["assess-train-req"], "predictor: POST /predict")
+    t.function("assess-train-req", 860, 260, [["assess-http-1"], errors], "assess on training set",
+               "assess_train_request", outputs=2)
+    t.http("assess-http-1", 340, 340, ["assess-test-req"], "POST /assess (train)")
+    t.function("assess-test-req", 600, 340, [["assess-http-2"], errors], "assess on test set",
+               "assess_test_request", outputs=2)
+    t.http("assess-http-2", 840, 340, ["assessment"], "POST /assess (test)")
+    t.function("assessment", 1060, 340, [["assess-print", "result-out"], errors], "assessment",
+               "assessment_report", outputs=2)
+    t.debug("assess-print", 1260, 340, "print")
     # classification
-    t.mqtt_in("classify-in", 130, 460, ["classify-req"], "classification", "pumpguard/v1/+/+/classify", datatype="utf8")
-    t.function("classify-req", 380, 460, [["classify-http"]], "decision tree predictor", "classify_request")
-    t.http("classify-http", 590, 460, ["classify-answer"], "POST /predict")
-    t.function("classify-answer", 790, 460, [["predictions-out"], ["error", "result-out"]],
-               "predictions", "classify_answer", outputs=2)
-    t.mqtt_out("predictions-out", 1000, 440, "predictions")
+    t.mqtt_in("classify-in", 130, 440, ["classify-req"], "classification", "pumpguard/v1/+/+/classify", datatype="utf8")
+    t.function("classify-req", 360, 440, [["classify-http"]], "predictor request", "classify_request")
+    t.http("classify-http", 640, 440, ["classify-answer"], "decision tree predictor: POST /predict")
+    t.function("classify-answer", 900, 440, [["predictions-out"], errors], "predictions answer", "classify_answer",
+               outputs=2)
+    t.mqtt_out("predictions-out", 1100, 440, "predictions")
     # errors and results
-    t.catch("catch", 790, 540, ["error-msg"], "any error")
-    t.function("error-msg", 960, 540, [["error", "result-out"]], "error message", "error_message")
-    t.debug("error", 1160, 500, "error")
-    t.mqtt_out("result-out", 1160, 580, "results (nodered topics)")
+    t.catch("catch", 360, 540, ["error-msg"], "any error")
+    t.function("error-msg", 600, 540, [errors], "error message", "error_message")
+    t.debug("error", 1260, 520, "error")
+    t.mqtt_out("result-out", 1230, 580, "results (nodered topics)")
     return t.nodes
 
 
 def flow_c() -> list[dict]:
-    t = Tab("pgc", "c. random record to a CSV file",
+    t = Tab("pgc", "c. random record",
             "The study's third flow: every few seconds a random record in the pump-sensor schema, written "
             "to the CSV named by PUMPGUARD_RECORD_CSV (its last records, with a header), which "
             "`pumpguard predict` reads.")
     t.inject("tick", 130, 80, ["record"], "timestamp", repeat="10")
-    t.function("record", 310, 80, [["csv"]], "function", "random_record")
-    t.csv("csv", 310, 160, ["file"], "csv", hdrout="all", multi="one",
+    t.function("record", 340, 80, [["csv"]], "random record", "random_record")
+    t.csv("csv", 340, 160, ["file"], "csv", hdrout="all", multi="one",
           temp="timestamp," + ",".join(f"sensor_{i:02d}" for i in range(52)) + ",machine_status")
-    t.add("file", "file", 560, 160, [["written"]], name="PUMPGUARD_RECORD_CSV", filename="PUMPGUARD_RECORD_CSV",
+    t.add("file", "file", 600, 160, [["written"]], name="write PUMPGUARD_RECORD_CSV", filename="PUMPGUARD_RECORD_CSV",
           filenameType="env", appendNewline=False, createDir=True, overwriteFile="true", encoding="none")
-    t.debug("written", 780, 160, "msg.payload")
+    t.debug("written", 840, 160, "msg.payload")
     return t.nodes
 
 

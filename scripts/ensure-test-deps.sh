@@ -23,3 +23,5 @@ if ((${#need[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends $(printf "%s\n" "${need[@]}" | sort -u) >/dev/null
 fi
+# Node-RED for tests/nodered (a pinned local copy in nodered/.runtime; skipped with a note when Node.js is absent)
+bash "$(dirname "$0")/ensure-nodered.sh"
