@@ -171,6 +171,7 @@ def load_model(path: str | Path) -> TrainedModel:
     card = json.loads(members[CARD_MEMBER])
     if list(getattr(detector, "sensors_", [])) != [s["id"] for s in card["sensors"]]:
         raise ModelFileError(f"{path}: the card's sensors do not match the detector's: the file is inconsistent", path=path)
+    _check_it_scores(detector, card, path)
     split = card["split"]
     return TrainedModel(
         detector=detector,
@@ -192,6 +193,26 @@ def load_model(path: str | Path) -> TrainedModel:
         notes=card.get("notes", []),
         assessment=card.get("assessment", {}),
     )
+
+
+def _check_it_scores(detector, card: dict, path: Path) -> None:
+    """Score one typical row (the training medians) so a file whose detector cannot work with this
+    pumpguard -- written by a version whose detector kept other fitted state -- is refused here with
+    one message, not with a traceback at the first prediction."""
+    import numpy as np
+    import pandas as pd
+
+    sensors = list(detector.sensors_)
+    median = np.asarray(getattr(detector, "median_", np.zeros(len(sensors))), dtype="float64")
+    row = pd.DataFrame([np.where(np.isfinite(median), median, 0.0)], columns=sensors,
+                       index=pd.DatetimeIndex([pd.Timestamp("2000-01-01", tz="UTC")], name="timestamp"))
+    try:
+        detector.score_samples(row)
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+        raise ModelFileError(
+            f"{path}: the {card.get('detector')} detector in this file cannot score with this pumpguard "
+            f"({__version__}; the file was written by {card.get('pumpguard_version')}): "
+            f"{type(exc).__name__}: {exc}. Fix: retrain it with `pumpguard train`", path=path) from None
 
 
 def read_card(path: str | Path) -> dict:

@@ -127,3 +127,23 @@ def test_trusted_pickle_becomes_a_safe_model_file(record, dataset, tmp_path):
     assert scores[broken].mean() > scores[~broken].mean()
     path = save_model(model, tmp_path / "imported.skops")
     np.testing.assert_array_equal(load_model(path).detector.score_samples(X), scores)
+
+
+def test_a_file_whose_detector_cannot_score_is_refused_with_one_message(tmp_path):
+    """A file written by a pumpguard whose detector kept other fitted state: refused at load."""
+    import numpy as np
+    import pandas as pd
+
+    from pumpguard.detectors.model_file import load_model, save_model
+    from pumpguard.detectors.training import train
+    from pumpguard.data.schema import Dataset
+    from pumpguard.errors import ModelFileError
+
+    rng = np.random.default_rng(0)
+    idx = pd.date_range("2018-04-01", periods=600, freq="min", tz="UTC", name="timestamp")
+    ds = Dataset.from_frame(pd.DataFrame(rng.normal(size=(600, 3)), index=idx, columns=["p1", "p2", "q"]))
+    trained = train(ds, "pca", false_alarm_rate=0.01)
+    del trained.detector.components_  # as if an older pumpguard had stored it under another name
+    save_model(trained, tmp_path / "old.skops")
+    with pytest.raises(ModelFileError, match="cannot score with this pumpguard.*retrain"):
+        load_model(tmp_path / "old.skops")
