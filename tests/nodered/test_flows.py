@@ -152,3 +152,13 @@ def test_the_admin_api_is_protected(system):
     assert http("GET", f"{nodered.url}/flows", headers={"Authorization": "Bearer not-a-token"})[0] == 401
     assert http("GET", f"{nodered.url}/flows", headers={"Authorization": f"Bearer {nodered.token()}"})[0] == 200
     assert http("GET", f"{nodered.url}/diagnostics", headers={"Authorization": f"Bearer {nodered.token()}"})[0] in (403, 404)
+
+
+def test_a_refused_classification_arrives_on_the_errors_topic(system):
+    # last in the file: the flows' error path (the other tests require no errors at all)
+    mqtt = system["mqtt"]
+    mqtt.publish(f"pumpguard/v1/{SITE}/pump_c/classify", {"ts": "2026-01-01T00:02:00", "values": {"sensor_99": 1.0}})
+    errors = wait_for(lambda: mqtt.get(f"pumpguard/v1/{SITE}/nodered/errors"), 30, "the classification's error",
+                      explain=system["explain"])
+    assert errors[0]["step"] == "classify" and errors[0]["status"] == 422
+    assert "sensor_99" in errors[0]["detail"] or "offset" in errors[0]["detail"]
