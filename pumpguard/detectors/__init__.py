@@ -1,6 +1,7 @@
 """Detectors: fit on sensor tables, score rows (higher = more anomalous), explain per sensor.
 
-- :mod:`.base` -- the one detector shape (:class:`Detector`, :class:`SupervisedDetector`).
+- :mod:`.base` -- the one detector shape (:class:`Detector`); :mod:`.supervised_base` -- its
+  classifier form (:class:`SupervisedDetector`).
 - :mod:`.threshold` -- the one place a threshold is set from a false-alarm rate.
 - :mod:`.pca`, :mod:`.iforest`, :mod:`.supervised`, :mod:`.early_warning` (and
   :mod:`.temporal`) -- the detectors; :mod:`.labels` -- failure labels shared with evaluation.
@@ -12,7 +13,8 @@
 This subpackage imports :mod:`pumpguard.data` only.
 """
 
-from pumpguard.detectors.base import Detector, SupervisedDetector
+from pumpguard.detectors.base import Detector
+from pumpguard.detectors.supervised_base import SupervisedDetector
 from pumpguard.detectors.labels import failure_starts, failure_within
 from pumpguard.detectors.model_file import load_model, model_card, read_card, save_model, update_card
 from pumpguard.detectors.pickled import PickledEstimator, import_pickle

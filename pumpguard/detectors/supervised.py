@@ -1,8 +1,8 @@
 """Classifiers trained on labelled rows: which state is the pump in *now*?
 
 All four learn ``machine_status`` (or a 0/1 label) from the standardised, median-imputed sensor
-values of one row (:class:`~pumpguard.detectors.base.SupervisedDetector`); the score is the
-probability that the row is not NORMAL. Class imbalance (BROKEN is a handful of rows in 220,320)
+values of one row (:class:`~pumpguard.detectors.supervised_base.SupervisedDetector`); the score is
+the probability that the row is not NORMAL. Class imbalance (BROKEN is a handful of rows in 220,320)
 is handled with balanced class weights: each class carries the same total weight.
 
 ``logistic_regression`` and ``gradient_boosting`` are fitted on every 10th NORMAL row
@@ -42,7 +42,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
 from pumpguard.detectors._validation import check_fraction, check_positive_int
-from pumpguard.detectors.base import SupervisedDetector
+from pumpguard.detectors.supervised_base import SupervisedDetector
 
 #: histogram bins per feature for gradient boosting. With sample weights scikit-learn 1.9 finds each
 #: weighted bin edge by a separate weighted-percentile pass (measured: 42 s of a 51 s fit for 156
