@@ -191,10 +191,14 @@ def merged_flows() -> list[dict]:
     return nodes
 
 
-def sample(out: Path, days: float, seed: int) -> Path:
-    subprocess.run([str(PUMPGUARD), "sample", "--generator", "statistical", "--days", str(days), "--seed", str(seed),
-                    "--out", str(out)], check=True, capture_output=True)
-    return out
+def sample(out: Path, days: float, seed: int) -> subprocess.Popen:
+    return subprocess.Popen([str(PUMPGUARD), "sample", "--generator", "statistical", "--days", str(days),
+                             "--seed", str(seed), "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def finish(process: subprocess.Popen) -> None:
+    output = process.communicate(timeout=120)[0]
+    assert process.returncode == 0, output.decode(errors="replace")
 
 
 @pytest.fixture(scope="package")
@@ -209,8 +213,10 @@ def system(tmp_path_factory):
     for folder in (data, models, user_dir):
         folder.mkdir()
     # two synthetic labelled periods in the published schema: train on one, test on the other
-    train_csv = sample(data / "train.csv", days=3, seed=5)  # BROKEN inside the first 60 %
-    test_csv = sample(data / "test.csv", days=1, seed=2)
+    train_csv, test_csv = data / "train.csv", data / "test.csv"
+    for job in [sample(train_csv, days=3, seed=5),  # BROKEN inside the first 60 %
+                sample(test_csv, days=1, seed=2)]:
+        finish(job)
     client_csv = data / "client.csv"  # flow a's dataset: the first 250 rows of the test period
     lines = test_csv.read_text().splitlines()[:251]
     client_csv.write_text("\n".join(lines) + "\n")
