@@ -130,22 +130,12 @@ class ReanchoringT2Detector(AdaptiveT2Detector):
         self.transient_rows_ = rows_for(self.transient_s, self.sampling_step_s_)
         # the deviation statistics again, against this detector's (trend-following) reference
         feats, filled = self._features(frame)
-        ok = np.isfinite(feats).all(axis=1)
-        warm = ok & (np.arange(len(feats)) >= self.history_rows_ - 1)
-        use = warm if warm.sum() >= 3 else ok
+        use = self._training_rows(feats)
         f = feats[use]
         start = np.vstack([self.feature_mean_, self.feature_mean_])
         dev, _ = self._follow(f, start, self.baseline_alpha_)
         dev = dev * np.repeat(np.sqrt(np.clip(filled[use], 0, 1)), self.n_sensors_, axis=1)
-        std = dev.std(axis=0)
-        self.feature_scale_ = np.where(std > 1e-12, std, 1.0)
-        g = dev / self.feature_scale_
-        cov = g.T @ g / max(len(g) - 1, 1)
-        rho = float(self.shrinkage)
-        cov = (1.0 - rho) * cov + rho * np.diag(np.diag(cov)) + 1e-6 * np.eye(len(cov))
-        self.precision_ = np.linalg.inv(cov)
-        t2 = ((g @ self.precision_) * g).sum(axis=1)
-        self.t2_limit_ = max(float(np.quantile(t2, float(self.limit_quantile))), 1e-12)
+        self._learn_deviations(dev)
 
     # ------------------------------------------------------------------ the reference level
     def _reference(self, state: np.ndarray) -> np.ndarray:

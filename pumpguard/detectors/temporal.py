@@ -204,10 +204,7 @@ class AdaptiveT2Detector(Detector):
             if self.alarm_halflife_s > 0 and self.baseline_halflife_s > 0 else 0.0
         )
         feats, filled = self._features(frame)
-        ok = np.isfinite(feats).all(axis=1)
-        # rows whose windows are still filling describe the start of a table, not the process
-        warm = ok & (np.arange(len(feats)) >= self.history_rows_ - 1)
-        use = warm if warm.sum() >= 3 else ok
+        use = self._training_rows(feats)
         f = feats[use]
         self.feature_mean_ = f.mean(axis=0)
         if self.baseline_alpha_ > 0:
@@ -218,6 +215,18 @@ class AdaptiveT2Detector(Detector):
         else:
             prev = np.broadcast_to(self.feature_mean_, f.shape)
         dev = (f - prev) * np.repeat(np.sqrt(np.clip(filled[use], 0, 1)), self.n_sensors_, axis=1)
+        self._learn_deviations(dev)
+
+    def _training_rows(self, feats: np.ndarray) -> np.ndarray:
+        """Training rows with every window mean (a mask); rows whose windows are still filling
+        describe the start of a table, not the process: left out if 3 full rows remain."""
+        ok = np.isfinite(feats).all(axis=1)
+        warm = ok & (np.arange(len(feats)) >= self.history_rows_ - 1)
+        return warm if warm.sum() >= 3 else ok
+
+    def _learn_deviations(self, dev: np.ndarray) -> None:
+        """``feature_scale_``, ``precision_`` (of the covariance shrunk to its diagonal) and
+        ``t2_limit_`` (score 1) from the training deviations ``dev``."""
         std = dev.std(axis=0)
         self.feature_scale_ = np.where(std > 1e-12, std, 1.0)
         g = dev / self.feature_scale_
