@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from pumpguard.data import eda, eda_plots
+from pumpguard.data.html_table import html_table
 from pumpguard.data.schema import Dataset
 from pumpguard.errors import ConfigError
 
@@ -70,12 +71,7 @@ def _num(x) -> str:
 
 
 def _table(header: list[str], rows: list[list], left: int = 1) -> str:
-    th = "".join(f'<th class="{"l" if k < left else ""}">{_e(h)}</th>' for k, h in enumerate(header))
-    body = []
-    for row in rows:
-        cells = "".join(f'<td class="{"l" if k < left else ""}">{_num(v)}</td>' for k, v in enumerate(row))
-        body.append(f"<tr>{cells}</tr>")
-    return f'<div class="scroll"><table><tr>{th}</tr>{"".join(body)}</table></div>'
+    return f'<div class="scroll">{html_table(header, [[_num(v) for v in row] for row in rows], left)}</div>'
 
 
 def _figure(f: eda_plots.FigurePNG) -> str:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from pumpguard.data import STATUS_COLUMN
+from pumpguard.data.html_table import html_table as _table
 from pumpguard.evaluation.events import events_from_labels
 
 _STYLE = """
@@ -127,15 +128,6 @@ def score_timeline_png(
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
-
-
-def _table(header: list[str], rows: list[list], left: int = 1) -> str:
-    head = "".join(f'<th class="{"l" if i < left else ""}">{html.escape(h)}</th>' for i, h in enumerate(header))
-    body = []
-    for r in rows:
-        cells = "".join(f'<td class="{"l" if i < left else ""}">{c}</td>' for i, c in enumerate(r))
-        body.append(f"<tr>{cells}</tr>")
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
 def _confusion_html(cm: dict, title_truth: str) -> str:
