@@ -202,7 +202,7 @@ class ReanchoringT2Detector(AdaptiveT2Detector):
         scorable = self._scorable(frame.to_numpy(dtype="float64", na_value=np.nan))
         feats[~scorable] = np.nan
         feats /= self.feature_scale_
-        n, lag = len(feats), self.transient_rows_
+        n = len(feats)
         shrink = np.repeat(np.sqrt(np.clip(filled, 0.0, 1.0)), self.n_sensors_, axis=1)
         b = np.vstack([self.feature_mean_, self.feature_mean_]) if baseline is None else np.asarray(baseline, "float64")
         b = b / self.feature_scale_

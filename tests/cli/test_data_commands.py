@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -119,6 +118,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
 
 def test_sample_by_default_is_the_simulated_network_with_its_ground_truth(tmp_path):
     out = tmp_path / "sim" / "pump.csv"
+    first = None
     for _ in range(2):
         result = _run("sample", "--out", str(out), "--days", "0.2", "--seed", "5")
         assert result.exit_code == 0, result.output

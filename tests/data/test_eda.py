@@ -12,7 +12,7 @@ import pytest
 
 from pumpguard.data.eda import correlation, failure_events, flag_events, summarize
 from pumpguard.data.eda_report import write_eda
-from pumpguard.data.schema import STATUS_DTYPE, Dataset
+from pumpguard.data.schema import Dataset
 from pumpguard.data.synthetic import make_sample, sample_failures
 
 SKAB_FILE = Path("/work/shared/data/skab/valve1/0.csv")
