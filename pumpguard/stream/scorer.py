@@ -138,8 +138,20 @@ class StreamScorer:
             self._seen.popitem(last=False)
         return True
 
-    def table(self, rows: Sequence[TelemetryRow]) -> pd.DataFrame:
-        """The rows as one frame in the data contract (UTC index ``timestamp``, columns = model sensors)."""
+    def table(self, rows: Sequence[TelemetryRow], matrix: np.ndarray | None = None) -> pd.DataFrame:
+        """The rows as one frame in the data contract (UTC index ``timestamp``, columns = model sensors).
+
+        ``matrix``: the rows' values already in columns (rows x model sensors, as the codec's batch
+        path gives them), used as they are instead of being rebuilt from the row dicts."""
+        index = pd.DatetimeIndex([row.ts for row in rows], name="timestamp")
+        if matrix is not None:
+            if matrix.shape != (len(rows), len(self.sensors)):
+                raise ValueError(f"matrix of shape {matrix.shape} for {len(rows)} rows of {len(self.sensors)} sensors")
+            return pd.DataFrame(np.asarray(matrix, dtype="float64"), index=index, columns=self._columns, copy=False)
+        return pd.DataFrame(self.matrix_of(rows), index=index, columns=self._columns, copy=False)
+
+    def matrix_of(self, rows: Sequence[TelemetryRow]) -> np.ndarray:
+        """The rows' values as rows x :attr:`sensors` (float64, NaN where a row lacks a sensor)."""
         every = self._every_sensor
         lines = []
         for row in rows:
@@ -148,14 +160,12 @@ class StreamScorer:
                 lines.append(every(row.values))
             except KeyError:
                 lines.append(tuple(row.values.get(name, math.nan) for name in self.sensors))
-        values = np.array(lines, dtype="float64").reshape(len(rows), len(self.sensors))
-        index = pd.DatetimeIndex([row.ts for row in rows], name="timestamp")
-        # the columns as a ready Index: building one from the list of names costs ~0.1 ms a call
-        return pd.DataFrame(values, index=index, columns=self._columns)
+        return np.array(lines, dtype="float64").reshape(len(rows), len(self.sensors))
 
-    def score(self, rows: Sequence[TelemetryRow]) -> list[dict | None]:
+    def score(self, rows: Sequence[TelemetryRow], matrix: np.ndarray | None = None) -> list[dict | None]:
         """One prediction per row, in order; None in place of a duplicate (already predicted) or
-        of a refused row (listed in :attr:`refused`)."""
+        of a refused row (listed in :attr:`refused`). ``matrix``: the rows' values in columns of
+        :attr:`sensors` when the caller has them (see :meth:`table`)."""
         self.refused = []
         fresh = [i for i, row in enumerate(rows) if self._first_time(row)]
         out: list[dict | None] = [None] * len(rows)
@@ -167,7 +177,9 @@ class StreamScorer:
             status = alarms = None
         else:
             batch = [rows[i] for i in fresh]
-            frame = self.table(batch)
+            if matrix is not None and len(fresh) < len(rows):
+                matrix = matrix[fresh]
+            frame = self.table(batch, matrix)
             scores, shares, status, alarms = self._score_table(frame)
         if not fresh:
             return out
