@@ -17,13 +17,13 @@ message and Nagle's algorithm would otherwise hold it back waiting for an acknow
 
 from __future__ import annotations
 
+import gc
+import inspect
+import itertools
 import logging
 import queue
 import threading
 import time
-import gc
-import inspect
-import itertools
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
