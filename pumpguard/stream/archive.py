@@ -222,8 +222,9 @@ class ArchivingScorer:
     def __getattr__(self, name: str):
         return getattr(self.scorer, name)
 
-    def score(self, rows: Sequence[TelemetryRow]) -> list[dict | None]:
-        predictions = self.scorer.score(rows)
+    def score(self, rows: Sequence[TelemetryRow], matrix=None) -> list[dict | None]:
+        # the batch decoder's ready matrix goes through, so archiving keeps the fast path
+        predictions = self.scorer.score(rows) if matrix is None else self.scorer.score(rows, matrix)
         try:
             self.archiver.on_scored(rows, predictions)
         except Exception:  # the archive must never stop the scoring
