@@ -20,6 +20,8 @@ from pumpguard.errors import ConfigError
 DEFAULT_SESSION_EXPIRY_S = 86_400
 #: Reconnect backoff, seconds: first retry soon (a broker restart takes a second), then doubling.
 RECONNECT_MIN_S, RECONNECT_MAX_S = 1, 30
+#: The MQTT versions :func:`make_client` speaks.
+PROTOCOLS = ("5", "3.1.1")
 
 
 @dataclass(frozen=True)
@@ -77,11 +79,24 @@ def make_client(
     *,
     manual_ack: bool = False,
     will: tuple[str, bytes] | None = None,
+    protocol: str = "5",
 ) -> paho.Client:
-    """A paho MQTT 5 client with TCP_NODELAY, TLS and credentials from ``broker``, backoff set."""
-    client = paho.Client(
-        CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5, manual_ack=manual_ack
-    )
+    """A paho client with TCP_NODELAY, TLS and credentials from ``broker``, backoff set.
+
+    ``protocol`` is ``"5"`` (MQTT 5: the session is kept by the CONNECT properties) or ``"3.1.1"``
+    (a persistent session: ``clean_session=False``).
+    """
+    if protocol == "5":
+        client = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5, manual_ack=manual_ack
+        )
+    elif protocol == "3.1.1":
+        client = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv311, clean_session=False,
+            manual_ack=manual_ack,
+        )
+    else:
+        raise ConfigError(f"MQTT protocol {protocol!r}: expected one of {', '.join(PROTOCOLS)}")
     client.on_socket_open = _nodelay
     client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
     # paho's own limit of 20 unacknowledged publishes would cap throughput at ~20 round trips

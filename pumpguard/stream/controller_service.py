@@ -29,25 +29,21 @@ from __future__ import annotations
 
 import logging
 import queue
-import socket
-import ssl
 import threading
 import time
 from collections import deque
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
 
 from pumpguard.errors import ConfigError
 from pumpguard.network.controller import ControllerConfig, IsolationPlanLike
 from pumpguard.stream.codec import Rejected, Topics, encode_presence
+from pumpguard.stream.connection import PROTOCOLS
 from pumpguard.stream.control_codec import Localiser
 # the handling moved to controller_handler; ControllerStats and now_utc stay importable from here
 from pumpguard.stream.controller_handler import ControllerHandler, ControllerStats, now_utc  # noqa: F401
 from pumpguard.stream.mqtt import (
     DEFAULT_SESSION_EXPIRY_S,
-    RECONNECT_MAX_S,
-    RECONNECT_MIN_S,
     Broker,
     connect_properties,
     make_client,
@@ -55,38 +51,10 @@ from pumpguard.stream.mqtt import (
 
 log = logging.getLogger("pumpguard.stream.controller")
 
-PROTOCOLS = ("5", "3.1.1")
 #: Messages handled together (one state message for all of them).
 DEFAULT_MAX_BATCH = 500
 #: A broker sends a retained message right after its SUBACK; 1 s covers a loaded loopback broker.
 DEFAULT_RESTORE_WAIT_S = 1.0
-
-
-def _nodelay(client, userdata, sock) -> None:
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except (OSError, AttributeError):
-        pass
-
-
-def controller_client(client_id: str, broker: Broker, *, protocol: str, will: tuple[str, bytes],
-                      manual_ack: bool = True) -> paho.Client:
-    """A paho client (manual acknowledgement by default): :func:`make_client` at MQTT 5, the same at 3.1.1."""
-    if protocol == "5":
-        return make_client(client_id, broker, manual_ack=manual_ack, will=will)
-    if protocol != "3.1.1":
-        raise ConfigError(f"MQTT protocol {protocol!r}: expected one of {', '.join(PROTOCOLS)}")
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv311,
-                         clean_session=False, manual_ack=manual_ack)
-    client.on_socket_open = _nodelay
-    client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
-    client.max_inflight_messages_set(1_000)
-    if broker.username:
-        client.username_pw_set(broker.username, broker.password)
-    if broker.tls:
-        client.tls_set_context(ssl.create_default_context(cafile=broker.ca_file))
-    client.will_set(will[0], will[1], qos=1, retain=True)
-    return client
 
 
 class ControllerService(ControllerHandler):
@@ -238,9 +206,9 @@ class ControllerService(ControllerHandler):
     def run(self, stop: threading.Event | None = None, *, until=None) -> ControllerStats:
         """Run until ``stop`` is set or ``until(stats)`` returns True; then say goodbye and disconnect."""
         stop = stop or threading.Event()
-        client = controller_client(self.client_id, self.broker, protocol=self.protocol,
-                                   will=(self.presence_topic, self._presence("offline")),
-                                   manual_ack=not self.ack_on_receipt)
+        client = make_client(self.client_id, self.broker, protocol=self.protocol,
+                             will=(self.presence_topic, self._presence("offline")),
+                             manual_ack=not self.ack_on_receipt)
         self._client = client
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
