@@ -1,10 +1,13 @@
 """Connecting to a broker: the URL, a paho MQTT 5 client with TLS, credentials, TCP_NODELAY and
-reconnect backoff, and the CONNECT properties of a persistent session (I/O set-up, no loop)."""
+reconnect backoff, the CONNECT properties of a persistent session, and the goodbye on leaving."""
 
 from __future__ import annotations
 
 import socket
 import ssl
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import unquote, urlsplit
@@ -117,6 +120,37 @@ def connect_properties(*, session_expiry_s: int, receive_maximum: int | None = N
     if receive_maximum:
         props.ReceiveMaximum = int(receive_maximum)
     return props
+
+
+def say_goodbye(
+    client: paho.Client,
+    presence_topic: str,
+    payload: bytes,
+    *,
+    connected: threading.Event,
+    pending: Callable[[], bool],
+    settle: Callable[[], None],
+    grace_s: float = 5.0,
+) -> None:
+    """Leave cleanly: publish the retained offline presence ourselves (a clean disconnect does not
+    fire the will), ``settle()`` while ``pending()`` and still connected for up to ``grace_s``,
+    wait for the goodbye's acknowledgement within the same time, disconnect and stop the loop."""
+    farewell = None
+    if connected.is_set():
+        farewell = client.publish(presence_topic, payload, qos=1, retain=True)
+    deadline = time.monotonic() + grace_s
+    while pending() and connected.is_set() and time.monotonic() < deadline:
+        settle()
+        time.sleep(0.01)
+    settle()
+    if farewell is not None:
+        try:
+            while not farewell.is_published() and connected.is_set() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        except (RuntimeError, ValueError):  # the connection went while saying goodbye: the will says it
+            pass
+    client.disconnect()
+    client.loop_stop()
 
 
 def now_utc() -> datetime:

@@ -38,7 +38,7 @@ import paho.mqtt.client as paho
 from pumpguard.errors import ConfigError
 from pumpguard.network.controller import ControllerConfig, IsolationPlanLike
 from pumpguard.stream.codec import Rejected, Topics, encode_presence
-from pumpguard.stream.connection import PROTOCOLS
+from pumpguard.stream.connection import PROTOCOLS, say_goodbye
 from pumpguard.stream.control_codec import Localiser
 # the handling moved to controller_handler; ControllerStats and now_utc stay importable from here
 from pumpguard.stream.controller_handler import ControllerHandler, ControllerStats, now_utc  # noqa: F401
@@ -242,19 +242,7 @@ class ControllerService(ControllerHandler):
         return self.stats
 
     def _leave(self, grace_s: float = 5.0) -> None:
-        client = self._client
-        farewell = None
-        if self.connected.is_set():
-            farewell = client.publish(self.presence_topic, self._presence("offline"), qos=1, retain=True)
-        deadline = time.monotonic() + grace_s
-        while self._waiting and self.connected.is_set() and time.monotonic() < deadline:
-            self._settle()
-            time.sleep(0.01)
-        self._settle()
-        if farewell is not None:
-            while not farewell.is_published() and self.connected.is_set() and time.monotonic() < deadline:
-                time.sleep(0.01)
-        client.disconnect()
-        client.loop_stop()
+        say_goodbye(self._client, self.presence_topic, self._presence("offline"), connected=self.connected,
+                    pending=lambda: bool(self._waiting), settle=self._settle, grace_s=grace_s)
 
 

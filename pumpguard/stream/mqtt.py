@@ -48,6 +48,7 @@ from pumpguard.stream.connection import (  # noqa: F401  (re-exported: other ser
     connect_properties,
     make_client,
     now_utc,
+    say_goodbye,
 )
 from pumpguard.stream.scorer import StreamScorer
 
@@ -411,20 +412,5 @@ class ScoringService:
 
     def _leave(self, grace_s: float = 5.0) -> None:
         """Publish the death message ourselves (a clean disconnect does not fire the will), flush, stop."""
-        client = self._client
-        farewell = None
-        if self.connected.is_set():
-            farewell = client.publish(self.presence_topic, self._presence("offline"), qos=1, retain=True)
-        deadline = time.monotonic() + grace_s
-        while self._pending and self.connected.is_set() and time.monotonic() < deadline:
-            self._settle()
-            time.sleep(0.01)
-        self._settle()
-        if farewell is not None:
-            try:
-                while not farewell.is_published() and self.connected.is_set() and time.monotonic() < deadline:
-                    time.sleep(0.01)
-            except (RuntimeError, ValueError):  # the connection went while saying goodbye: the will says it
-                pass
-        client.disconnect()
-        client.loop_stop()
+        say_goodbye(self._client, self.presence_topic, self._presence("offline"), connected=self.connected,
+                    pending=lambda: bool(self._pending), settle=self._settle, grace_s=grace_s)
