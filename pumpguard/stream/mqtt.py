@@ -17,7 +17,6 @@ message and Nagle's algorithm would otherwise hold it back waiting for an acknow
 
 from __future__ import annotations
 
-import gc
 import inspect
 import itertools
 import logging
@@ -50,20 +49,13 @@ from pumpguard.stream.connection import (  # noqa: F401  (re-exported: other ser
     now_utc,
     say_goodbye,
 )
+from pumpguard.stream.gc_tuning import GC_GEN0_THRESHOLD, serving_gc  # noqa: F401  (GC_GEN0_THRESHOLD re-exported)
 from pumpguard.stream.scorer import StreamScorer
 
 log = logging.getLogger("pumpguard.stream")
 
 #: Unacknowledged messages the broker may send ahead; large enough to fill a scoring batch.
 DEFAULT_RECEIVE_MAXIMUM = 2_000
-#: Allocations between two young-generation collections while serving (CPython's default: 700).
-#: A 500-row batch allocates ~5 containers a row (row dicts, rows, predictions), all alive until
-#: the batch is published, so at 700 the collector ran several times a batch, scanned only live
-#: objects and promoted them, which then triggered full collections over the model and the
-#: 72,000-key dedupe memory. Measured here (decode + score + encode, 10,000-row batches, same
-#: machine, one run after another): ~19,000-24,000 rows/s at the default, ~35,000 with this and
-#: ``gc.freeze()`` after start-up. Memory stays bounded: a collection still runs every 50,000.
-GC_GEN0_THRESHOLD = 50_000
 #: Rows scored together at most (one detector call); about 0.1 s of work at 36,000 rows/s.
 DEFAULT_MAX_BATCH_ROWS = 5_000
 
@@ -387,26 +379,18 @@ class ScoringService:
             properties=connect_properties(session_expiry_s=self.session_expiry_s, receive_maximum=self.receive_maximum),
         )
         client.loop_start()
-        # start-up objects (modules, the fitted model) are never garbage: keep the collector off them
-        thresholds = gc.get_threshold()
-        if self.tune_gc:
-            gc.collect()
-            gc.freeze()
-            gc.set_threshold(GC_GEN0_THRESHOLD, *thresholds[1:])
         try:
-            while not stop.is_set():
-                self._settle()
-                taken = self._take(timeout=0.05)
-                if taken:
-                    self.handle(taken)
-                elif self.assembler is not None:
-                    self._advance_by_wall_clock()
-                if until is not None and until(self.stats):
-                    break
+            with serving_gc(self.tune_gc):
+                while not stop.is_set():
+                    self._settle()
+                    taken = self._take(timeout=0.05)
+                    if taken:
+                        self.handle(taken)
+                    elif self.assembler is not None:
+                        self._advance_by_wall_clock()
+                    if until is not None and until(self.stats):
+                        break
         finally:
-            if self.tune_gc:
-                gc.set_threshold(*thresholds)
-                gc.unfreeze()
             self._leave()
         return self.stats
 
