@@ -89,3 +89,22 @@ class BatchColumns:
             values = [{k: (math.nan if x is None else x) for k, x in v.items()} if None in v.values() else v
                       for v in values]
         return times, values, matrix
+
+
+def stack_blocks(blocks: Sequence[tuple[int, int, np.ndarray | None]], n_rows: int, fill) -> np.ndarray | None:
+    """One column matrix for rows ``0..n_rows`` from ``blocks`` ``(start, stop, matrix or None)``.
+
+    A block without a matrix (rows decoded one by one) is built by ``fill(start, stop)``. None when
+    no block has a matrix, or when the blocks do not cover every row (rows assembled from node
+    readings have no block: then the scorer builds the table itself).
+
+    Examples
+    --------
+    >>> stack_blocks([(0, 2, np.ones((2, 1))), (2, 3, None)], 3, lambda a, b: np.zeros((b - a, 1))).ravel()
+    array([1., 1., 0.])
+    >>> stack_blocks([(0, 1, None)], 1, lambda a, b: np.zeros((1, 1))) is None
+    True
+    """
+    if not any(block is not None for _, _, block in blocks) or sum(b - a for a, b, _ in blocks) != n_rows:
+        return None
+    return np.concatenate([block if block is not None else fill(a, b) for a, b, block in blocks])

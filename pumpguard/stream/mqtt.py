@@ -27,9 +27,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import numpy as np
-
 from pumpguard.stream.assembler import DataQualityEvent, RowAssembler
+from pumpguard.stream.batch_decode import stack_blocks
 from pumpguard.stream.codec import (
     Rejected,
     TelemetryCodec,
@@ -278,11 +277,8 @@ class ScoringService:
             items.extend((row, (delivery,)) for row in decoded.rows)
         self.stats.messages += len(messages)
         matrix = None
-        # (rows assembled from node readings have no block: then the scorer builds the table itself)
-        if self._columns_match and any(block is not None for _, _, block in blocks) \
-                and sum(b - a for a, b, _ in blocks) == len(items):
-            matrix = np.concatenate([block if block is not None else self.scorer.matrix_of([r for r, _ in items[a:b]])
-                                     for a, b, block in blocks])
+        if self._columns_match:
+            matrix = stack_blocks(blocks, len(items), lambda a, b: self.scorer.matrix_of([r for r, _ in items[a:b]]))
         self._score_and_publish(items, deliveries, matrix)
 
     def _score_and_publish(self, items: list[tuple[TelemetryRow, tuple[_Delivery, ...]]], deliveries: list[_Delivery],
