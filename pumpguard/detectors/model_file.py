@@ -172,27 +172,7 @@ def load_model(path: str | Path) -> TrainedModel:
     if list(getattr(detector, "sensors_", [])) != [s["id"] for s in card["sensors"]]:
         raise ModelFileError(f"{path}: the card's sensors do not match the detector's: the file is inconsistent", path=path)
     _check_it_scores(detector, card, path)
-    split = card["split"]
-    return TrainedModel(
-        detector=detector,
-        detector_name=card["detector"],
-        params=card["params"],
-        sensors=card["sensors"],
-        threshold=card["threshold"],
-        threshold_info=card["threshold_info"],
-        train_start=split["train_start"],
-        train_end=split["train_end"],
-        validation_end=split["validation_end"],
-        data_end=split["data_end"],
-        n_train_rows=split["n_train_rows"],
-        n_validation_rows=split["n_validation_rows"],
-        training_data_sha256=card["training_data_sha256"],
-        pumpguard_version=card["pumpguard_version"],
-        source=card.get("source", ""),
-        label_used=card.get("label_used"),
-        notes=card.get("notes", []),
-        assessment=card.get("assessment", {}),
-    )
+    return TrainedModel.from_card(card, detector)
 
 
 def _check_it_scores(detector, card: dict, path: Path) -> None:

@@ -71,6 +71,31 @@ class TrainedModel:
         """Where the untouched test slice begins (``assess`` scores from here)."""
         return pd.Timestamp(self.validation_end)
 
+    @classmethod
+    def from_card(cls, card: dict, detector: Detector) -> "TrainedModel":
+        """The inverse of :meth:`card`: a model from its card and its fitted detector."""
+        split = card["split"]
+        return cls(
+            detector=detector,
+            detector_name=card["detector"],
+            params=card["params"],
+            sensors=card["sensors"],
+            threshold=card["threshold"],
+            threshold_info=card["threshold_info"],
+            train_start=split["train_start"],
+            train_end=split["train_end"],
+            validation_end=split["validation_end"],
+            data_end=split["data_end"],
+            n_train_rows=split["n_train_rows"],
+            n_validation_rows=split["n_validation_rows"],
+            training_data_sha256=card["training_data_sha256"],
+            pumpguard_version=card["pumpguard_version"],
+            source=card.get("source", ""),
+            label_used=card.get("label_used"),
+            notes=card.get("notes", []),
+            assessment=card.get("assessment", {}),
+        )
+
     def card(self) -> dict:
         """Everything but the detector, as plain JSON-able values."""
         return {
