@@ -102,10 +102,12 @@ class PCADetector(Detector):
     # -- internals ---------------------------------------------------------------------------
     def _filled(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Centred standardised rows with missing readings replaced by their conditional mean."""
-        values = frame.to_numpy(dtype="float64", na_value=np.nan)
+        return self._filled_values(frame.to_numpy(dtype="float64", na_value=np.nan))
+
+    def _filled_values(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         missing = ~np.isfinite(values)
         missing[:, self.unusable_mask_] = False  # always 0 in standardised units
-        Z = self._standardised(frame) - self.center_
+        Z = self._standardised_values(values) - self.center_
         Z[missing] = 0.0
         rows = np.flatnonzero(missing.any(axis=1))
         if rows.size:
@@ -167,8 +169,11 @@ class PCADetector(Detector):
         return parts
 
     def _score_and_contributions(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        return self._score_and_contributions_values(frame.to_numpy(dtype="float64", na_value=np.nan))
+
+    def _score_and_contributions_values(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # the missing-value fill is most of the work of both: do it once
-        Zc, missing = self._filled(frame)
+        Zc, missing = self._filled_values(values)
         parts = self._parts(Zc)
         parts[missing] = 0.0
         return self._score_filled(Zc), parts

@@ -18,7 +18,7 @@ from pumpguard.detectors.labels import failure_within
 from pumpguard.detectors.model_file import load_model, save_model
 from pumpguard.detectors.registry import DETECTORS, make_detector
 from pumpguard.detectors.training import train
-from pumpguard.errors import NotFittedError, UnknownSensorError
+from pumpguard.errors import DataFormatError, NotFittedError, UnknownSensorError
 
 NAMES = sorted(DETECTORS)
 _TRAINED: dict = {}
@@ -205,3 +205,22 @@ def test_score_and_contributions_agrees_with_the_separate_calls(name, dataset, r
     # the fast path (float64, columns exactly sensors_) and the checked path agree
     shuffled = X[X.columns[::-1]]
     np.testing.assert_array_equal(det.score_and_contributions(shuffled)[0], scores)
+
+
+def test_score_matrix_agrees_with_score_and_contributions(name, dataset, record):
+    det = trained(name, dataset).detector
+    X = sensors_of(record).iloc[600:1000].copy()
+    X.iloc[3, :] = np.nan  # unscorable
+    X.iloc[7, [1, 4]] = np.nan
+    if det.time_aware:  # a plain matrix has no times: refused with the reason
+        with pytest.raises(DataFormatError, match="time-aware"):
+            det.score_matrix(X.to_numpy())
+        return
+    scores, parts = det.score_and_contributions(X)
+    before = state(det)
+    matrix_scores, matrix_parts = det.score_matrix(X[det.sensors_].to_numpy(dtype="float64"))
+    assert state(det) == before
+    np.testing.assert_allclose(matrix_scores, scores, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(matrix_parts, parts.to_numpy(), rtol=1e-12, atol=1e-15)
+    with pytest.raises(DataFormatError, match="rows x sensors_"):
+        det.score_matrix(X.to_numpy()[:, :3])
