@@ -20,13 +20,13 @@ from __future__ import annotations
 import inspect
 import itertools
 import logging
-import queue
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from pumpguard.detectors.base import compute_threads_held
 from pumpguard.stream.assembler import DataQualityEvent, RowAssembler
 from pumpguard.stream.batch_decode import stack_blocks
 from pumpguard.stream.codec import (
@@ -43,6 +43,7 @@ from pumpguard.stream.connection import (  # noqa: F401  (re-exported: other ser
     RECONNECT_MAX_S,
     RECONNECT_MIN_S,
     Broker,
+    NetworkLoop,
     connect_properties,
     make_client,
     now_utc,
@@ -86,8 +87,11 @@ class ServiceStats:
 class ScoringService:
     """Subscribes to telemetry, scores it with a :class:`StreamScorer`, publishes predictions and errors.
 
-    ``run(stop)`` blocks until ``stop`` is set (or a signal handler sets it); the paho network
-    thread does the socket work and reconnects, this thread decodes, scores and publishes.
+    ``run(stop)`` blocks until ``stop`` is set (or a signal handler sets it). One thread does it
+    all -- reads the socket, decodes, scores, publishes, reconnects -- through a
+    :class:`~pumpguard.stream.connection.NetworkLoop`: with paho's own network thread the two
+    threads handed the GIL over several times a message, and that, not the scoring, capped the
+    service (docs/operations.md has the figures).
     ``ack_on_receipt=True`` acknowledges telemetry on arrival instead of after the outputs' PUBACKs:
     weaker (a crash loses what was received but not yet predicted), for the embedded demo broker only.
     Tested against a real Mosquitto in ``tests/stream``; no doctest (it needs a broker).
@@ -145,12 +149,14 @@ class ScoringService:
         self.subscribed = threading.Event()
         presence_site = self.topics.site if self.topics.site != "+" else "_all"
         self.presence_topic = Topics(site=presence_site, root=self.topics.root).presence(client_id)
-        # never full in practice: the broker sends at most receive_maximum unacknowledged messages
-        self._inbox: queue.Queue = queue.Queue(maxsize=receive_maximum * 2)
+        #: received, not yet handled: the broker sends at most receive_maximum unacknowledged messages
+        self._inbox: list[tuple] = []
         self._published: deque[int] = deque()
         #: publish mid -> the received messages waiting for it (a grouped prediction answers many)
         self._pending: dict[int, list[_Delivery]] = {}
         self._generation = 0
+        self._net: NetworkLoop | None = None
+        self._seen_inbox = 0
         self._client = make_client(
             client_id,
             broker,
@@ -164,7 +170,7 @@ class ScoringService:
         self._client.on_connect_fail = self._on_connect_fail
         self._client.on_subscribe = self._on_subscribe
 
-    # -- paho network thread ----------------------------------------------------------------------
+    # -- paho callbacks (called from NetworkLoop.step, in the service's thread) ---------------------
 
     def _presence(self, status: str) -> bytes:
         return encode_presence(status, client_id=self.client_id, ts=now_utc(), model=self.scorer.model_name)
@@ -176,6 +182,8 @@ class ScoringService:
         # acknowledgements owed on the old connection are void: the broker redelivers those messages
         self._generation += 1
         self.stats.connects += 1
+        if self._net is not None:
+            self._net.connected()
         subscription = self.topics.subscription_telemetry(self.share_group)
         client.subscribe(subscription, qos=1)
         if self.assembler is not None:
@@ -206,11 +214,9 @@ class ScoringService:
         log.warning("cannot reach the broker at %s:%s; retrying", self.broker.host, self.broker.port)
 
     def _on_message(self, client, userdata, message) -> None:
-        # blocks (and so stops reading the socket) only if the broker ignored our Receive Maximum
-        self._inbox.put((message.topic, message.payload, message.mid, message.qos, self._generation))
+        self._inbox.append((message.topic, message.payload, message.mid, message.qos, self._generation))
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
-        # no lock here: paho calls this holding its own message lock (see _settle)
         self._published.append(mid)
 
     # -- service thread ---------------------------------------------------------------------------
@@ -243,18 +249,16 @@ class ScoringService:
         topic = Topics(site=site, root=self.topics.root).errors
         self._send(topic, rejected.to_error(received_at=now_utc()), *deliveries)
 
-    def _take(self, timeout: float) -> list[tuple]:
-        try:
-            first = self._inbox.get(timeout=timeout)
-        except queue.Empty:
-            return []
-        taken = [first]
-        while len(taken) < self.max_batch_rows:
-            try:
-                taken.append(self._inbox.get_nowait())
-            except queue.Empty:
-                break
+    def _take(self) -> list[tuple]:
+        """Up to ``max_batch_rows`` received messages, oldest first."""
+        taken = self._inbox[: self.max_batch_rows]
+        del self._inbox[: self.max_batch_rows]
         return taken
+
+    def _room(self) -> bool:
+        """Keep reading the socket: the last read brought a message and the batch has room."""
+        grew, self._seen_inbox = len(self._inbox) > self._seen_inbox, len(self._inbox)
+        return grew and self._seen_inbox < self.max_batch_rows
 
     def handle(self, messages: list[tuple]) -> None:
         """Decode, score and publish a batch of received messages ``(topic, payload, mid, qos, gen)``."""
@@ -366,22 +370,24 @@ class ScoringService:
     def run(self, stop: threading.Event | None = None, *, until=None) -> ServiceStats:
         """Serve until ``stop`` is set or ``until(stats)`` returns True; then leave cleanly."""
         stop = stop or threading.Event()
-        client = self._client
-        client.connect_async(
-            self.broker.host,
-            self.broker.port,
+        self._net = net = NetworkLoop(
+            self._client,
+            self.broker,
             keepalive=30,
             clean_start=False,
             properties=connect_properties(session_expiry_s=self.session_expiry_s, receive_maximum=self.receive_maximum),
+            on_connect_fail=lambda: self._on_connect_fail(self._client, None),
         )
-        client.loop_start()
+        net.start()
         try:
-            with serving_gc(self.tune_gc):
+            with serving_gc(self.tune_gc), compute_threads_held():
                 while not stop.is_set():
+                    # read what arrived (without waiting when work is queued), then score it
+                    self._seen_inbox = len(self._inbox)
+                    net.step(0.0 if self._inbox else 0.05, more=self._room)
                     self._settle()
-                    taken = self._take(timeout=0.05)
-                    if taken:
-                        self.handle(taken)
+                    if self._inbox:
+                        self.handle(self._take())
                     elif self.assembler is not None:
                         self._advance_by_wall_clock()
                     if until is not None and until(self.stats):
@@ -392,5 +398,7 @@ class ScoringService:
 
     def _leave(self, grace_s: float = 5.0) -> None:
         """Publish the death message ourselves (a clean disconnect does not fire the will), flush, stop."""
+        net = self._net
         say_goodbye(self._client, self.presence_topic, self._presence("offline"), connected=self.connected,
-                    pending=lambda: bool(self._pending), settle=self._settle, grace_s=grace_s)
+                    pending=lambda: bool(self._pending), settle=self._settle, grace_s=grace_s,
+                    wait=(lambda seconds: net.step(seconds)) if net is not None else time.sleep)
