@@ -1,110 +1,90 @@
-"""The fast path for batch telemetry ``{"rows": [...]}``: every check of a whole batch done at once.
+"""The fast path for clean telemetry: a message checked and put in columns by one typed decode.
 
 The per-row decoder (:meth:`TelemetryCodec._row`) checks each row in Python: is it an object, is
-``ts`` there, are the names known, is every value a number. For a batch of 500 rows of 52 sensors
-that per-row work was about half of what ``pumpguard serve`` spent on a batched stream. Here the
-same checks run once per batch, each as one pass in C:
+``ts`` there, are the names known, is every value a number. For a stream of 52-sensor rows that
+work, plus parsing the JSON into dicts first, was half of what ``pumpguard serve`` spent. Here the
+message is decoded by ``msgspec`` against a schema made from the model's sensors, in one pass in C:
 
-- unknown sensors: the union of every row's keys minus the model's sensors (a set difference);
-- non-numeric values: the set of types of every value collected (``int``, ``float`` or ``None``);
-- timestamps: ``datetime.fromisoformat`` over the column, then the set of their time zones;
+- the message is ``{"rows": [...]}`` (a batch) or ``{"ts", "values"}`` (one row); other fields are
+  ignored, so a later version can add some;
+- ``ts`` is RFC 3339 text with a time zone (converted to UTC afterwards);
+- ``values`` has only the model's sensors (``forbid_unknown_fields``), each a number or null;
+  a number out of the float range is refused.
 
-and the column matrix (rows x model sensors, float64, NaN for null or absent) is built in the same
-pass, so the scorer does not rebuild it from row dicts. When any check fails this returns None and
-the caller runs the per-row path, which names the exact bad row with the same reason as always:
-the fast path only decides *that* a batch is clean, never *why* it is not.
+The column matrix (rows x model sensors, float64, NaN for null or absent) is built from the typed
+rows at once, so no dict is made per row. When any check fails the decoder returns None and the
+caller runs the per-row path, which names the exact bad row with the same reason as always: the
+fast path only decides *that* a message is clean, never *why* it is not.
+
+msgspec (BSD-3, jcrist/msgspec) decoded and checked a 500-row batch of 52 sensors in ~6.7 us a row
+here against ~17 us for ``orjson.loads`` plus the same checks in Python (same process, same run).
 """
 
 from __future__ import annotations
 
-import math
-import operator
 from datetime import datetime, timezone
-from itertools import chain
-from typing import Sequence
+from typing import Annotated, Sequence
 
+import msgspec
 import numpy as np
 
-_NUMERIC_OR_NULL = frozenset((float, int, type(None)))
 _UTC_ONLY = frozenset((timezone.utc,))
-_TZINFO = operator.attrgetter("tzinfo")
+_astuple = msgspec.structs.astuple
+_AwareTime = Annotated[datetime, msgspec.Meta(tz=True)]
 
 
-class BatchColumns:
-    """Decodes clean batches straight into columns, in the order of ``sensors``.
+class TypedMessages:
+    """Decodes clean telemetry messages straight into ``(UTC times, matrix, is_batch)``.
 
     Examples
     --------
-    >>> fast = BatchColumns(["p1", "p2"])
-    >>> stamps, values, matrix = fast.decode([{"ts": "2024-01-01T00:00:00Z", "values": {"p1": 1, "p2": None}},
-    ...                                       {"ts": "2024-01-01T00:00:01Z", "values": {"p2": 2.5}}])
-    >>> matrix.tolist(), values[0]["p2"]
-    ([[1.0, nan], [nan, 2.5]], nan)
-    >>> fast.decode([{"ts": "2024-01-01T00:00:00Z", "values": {"p9": 1}}]) is None   # the per-row path says why
+    >>> fast = TypedMessages(["p1", "p2"])
+    >>> times, matrix, batch = fast.decode(b'{"rows": [{"ts": "2024-01-01T00:00:00Z", "values": {"p1": 1, "p2": null}},'
+    ...                                    b' {"ts": "2024-01-01T01:00:01+01:00", "values": {"p2": 2.5}}]}')
+    >>> matrix.tolist(), times[1].isoformat(), batch
+    ([[1.0, nan], [nan, 2.5]], '2024-01-01T00:00:01+00:00', True)
+    >>> fast.decode(b'{"ts": "2024-01-01T00:00:00Z", "values": {"p9": 1}}') is None   # the per-row path says why
     True
     """
 
     def __init__(self, sensors: Sequence[str]) -> None:
         self.sensors = tuple(sensors)
-        self._known = frozenset(self.sensors)
-        getter = operator.itemgetter(*self.sensors)
-        self._every = getter if len(self.sensors) > 1 else (lambda values: (getter(values),))
+        # Python names f0, f1, ... renamed to the sensor ids: an id need not be an identifier
+        # ("Volume Flow RateRMS" in SKAB)
+        values = msgspec.defstruct(
+            "Values",
+            [(f"f{i}", float | None, msgspec.field(default=None, name=name)) for i, name in enumerate(self.sensors)],
+            forbid_unknown_fields=True,
+        )
+        row = msgspec.defstruct("Row", [("ts", _AwareTime), ("values", values)])
+        message = msgspec.defstruct(
+            "Message", [("rows", list[row] | None, None), ("ts", _AwareTime | None, None), ("values", values | None, None)]
+        )
+        self._decoder = msgspec.json.Decoder(message)
 
-    def decode(self, items: list) -> tuple[list[datetime], list[dict], np.ndarray] | None:
-        """``(UTC times, value dicts with NaN for null, matrix)`` of a clean batch, else None."""
-        if not items:
-            return None
+    def decode(self, payload: bytes) -> tuple[list[datetime], np.ndarray, bool] | None:
+        """``(UTC times, matrix, is_batch)`` of a clean message, else None (not JSON, not clean)."""
         try:
-            stamps = [item["ts"] for item in items]
-            values = [item["values"] for item in items]
-        except (TypeError, KeyError, IndexError):  # not an object, or ts / values missing
+            message = self._decoder.decode(payload)
+        except (msgspec.ValidationError, msgspec.DecodeError):
             return None
-        if set(map(type, values)) != {dict} or set(map(type, stamps)) != {str}:
-            return None
-        if not set().union(*values) <= self._known:
-            return None
-        try:
-            times = list(map(datetime.fromisoformat, stamps))
-        except ValueError:
-            return None
-        zones = set(map(_TZINFO, times))
-        if None in zones:
-            return None
-        if not zones <= _UTC_ONLY:
-            times = [ts.astimezone(timezone.utc) for ts in times]
-        width = len(self.sensors)
-        # one flat list of every value in sensor order (an absent sensor reads None, as null does):
-        # the type check and the matrix both come from it, each in one pass
-        if set(map(len, values)) == {width}:  # keys are known, so: every sensor present
-            flat = list(chain.from_iterable(map(self._every, values)))
+        if message.rows is not None:
+            rows = message.rows
+            if not rows:
+                return None  # an empty batch: the per-row path says so
+            times = [row.ts for row in rows]
+            lines = [_astuple(row.values) for row in rows]
+            batch = True
+        elif message.ts is not None and message.values is not None:
+            times, lines, batch = [message.ts], [_astuple(message.values)], False
         else:
-            names = self.sensors
-            flat = list(chain.from_iterable(map(v.get, names) for v in values))
-        kinds = set(map(type, flat))
-        if not kinds <= _NUMERIC_OR_NULL:  # bool, str, list, dict: the per-row path names it
-            return None
-        # None (null or absent) becomes NaN; orjson never yields inf or NaN, so the rest is finite
-        matrix = np.array(flat, dtype="float64").reshape(len(items), width)
-        if type(None) in kinds:
-            values = [{k: (math.nan if x is None else x) for k, x in v.items()} if None in v.values() else v
-                      for v in values]
-        return times, values, matrix
+            return None  # neither shape (ts or values missing): the per-row path names what is missing
+        if not set(map(_tzinfo, times)) <= _UTC_ONLY:
+            times = [ts.astimezone(timezone.utc) for ts in times]
+        # None (null or absent) becomes NaN; msgspec refuses numbers out of range, so the rest is finite
+        matrix = np.array(lines, dtype="float64").reshape(len(times), len(self.sensors))
+        return times, matrix, batch
 
 
-def stack_blocks(blocks: Sequence[tuple[int, int, np.ndarray | None]], n_rows: int, fill) -> np.ndarray | None:
-    """One column matrix for rows ``0..n_rows`` from ``blocks`` ``(start, stop, matrix or None)``.
-
-    A block without a matrix (rows decoded one by one) is built by ``fill(start, stop)``. None when
-    no block has a matrix, or when the blocks do not cover every row (rows assembled from node
-    readings have no block: then the scorer builds the table itself).
-
-    Examples
-    --------
-    >>> stack_blocks([(0, 2, np.ones((2, 1))), (2, 3, None)], 3, lambda a, b: np.zeros((b - a, 1))).ravel()
-    array([1., 1., 0.])
-    >>> stack_blocks([(0, 1, None)], 1, lambda a, b: np.zeros((1, 1))) is None
-    True
-    """
-    if not any(block is not None for _, _, block in blocks) or sum(b - a for a, b, _ in blocks) != n_rows:
-        return None
-    return np.concatenate([block if block is not None else fill(a, b) for a, b, block in blocks])
+def _tzinfo(ts: datetime):
+    return ts.tzinfo

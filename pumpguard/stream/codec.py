@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import base64
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Sequence
 
 import numpy as np
 import orjson
 
-from pumpguard.stream.batch_decode import BatchColumns
+from pumpguard.stream.batch_decode import TypedMessages
 from pumpguard.stream.topics import DEFAULT_ROOT, VERSION, Topics  # noqa: F401  (re-exported: imported from here)
 
 #: 1 MiB: a 52-sensor row is about 1.5 KB, so a batch of ~600 rows fits; match Mosquitto's
@@ -98,15 +98,59 @@ class Rejected:
         )
 
 
-@dataclass
-class Decoded:
-    """What one telemetry message gave: the good rows and the rejected ones (a batch may have both)."""
+@dataclass(frozen=True)
+class RowBlock:
+    """The rows of one clean message of one asset, in columns (the fast path's result).
 
-    rows: list[TelemetryRow] = field(default_factory=list)
-    rejected: list[Rejected] = field(default_factory=list)
-    batch: bool = False
-    #: a clean batch's values as rows x :attr:`TelemetryCodec.columns` (float64, NaN = no reading)
-    matrix: np.ndarray | None = None
+    ``matrix`` is rows x ``columns`` (the model's sensors), float64, NaN where a reading is null or
+    absent. :meth:`rows` gives the same rows as :class:`TelemetryRow` objects when they are needed
+    (for the archive, say); the scorer takes the block as it is.
+    """
+
+    site: str
+    asset: str
+    times: list[datetime]
+    matrix: np.ndarray
+    columns: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def rows(self) -> list[TelemetryRow]:
+        """One :class:`TelemetryRow` a row; its values name every column (NaN = no reading)."""
+        columns, site, asset = self.columns, self.site, self.asset
+        return [TelemetryRow(site, asset, ts, dict(zip(columns, line))) for ts, line in zip(self.times, self.matrix.tolist())]
+
+
+class Decoded:
+    """What one telemetry message gave: the good rows and the rejected ones (a batch may have both).
+
+    A clean message decoded on the fast path comes as a :class:`RowBlock` (``block``); ``rows``
+    then builds its :class:`TelemetryRow` objects on first use.
+    """
+
+    __slots__ = ("rejected", "batch", "block", "_rows")
+
+    def __init__(self, rows: list[TelemetryRow] | None = None, rejected: list[Rejected] | None = None,
+                 batch: bool = False, block: RowBlock | None = None) -> None:
+        self._rows = rows
+        self.rejected = rejected if rejected is not None else []
+        self.batch = batch
+        self.block = block
+
+    @property
+    def rows(self) -> list[TelemetryRow]:
+        if self._rows is None:
+            self._rows = self.block.rows() if self.block is not None else []
+        return self._rows
+
+    @property
+    def matrix(self) -> np.ndarray | None:
+        """A clean message's values as rows x :attr:`TelemetryCodec.columns` (float64, NaN = no reading)."""
+        return self.block.matrix if self.block is not None else None
+
+    def __repr__(self) -> str:
+        return f"Decoded(rows={len(self.rows)}, rejected={len(self.rejected)}, batch={self.batch}, block={self.block is not None})"
 
 
 def parse_ts(text: object) -> datetime | str:
@@ -150,8 +194,8 @@ class TelemetryCodec:
     >>> codec = TelemetryCodec(sensors=["sensor_00", "sensor_01"])
     >>> topic = "pumpguard/v1/plant1/pump_a/telemetry"
     >>> d = codec.decode_telemetry(topic, b'{"ts": "2018-04-01T00:00:00Z", "values": {"sensor_00": 2.46}}')
-    >>> d.rows[0].asset, d.rows[0].values
-    ('pump_a', {'sensor_00': 2.46})
+    >>> d.rows[0].asset, d.rows[0].values   # a clean message names every model sensor, NaN = no reading
+    ('pump_a', {'sensor_00': 2.46, 'sensor_01': nan})
     >>> codec.decode_telemetry(topic, b'{"ts": "2018-04-01T00:00:00Z", "values": {"sensor_99": 1}}').rejected[0].reason
     "unknown sensor 'sensor_99': this model reads sensor_00, sensor_01"
     """
@@ -166,7 +210,7 @@ class TelemetryCodec:
         sensors = None if sensors is None else list(dict.fromkeys(sensors))
         self.sensors = None if sensors is None else frozenset(sensors)
         self._sensor_list = None if sensors is None else ", ".join(sorted(self.sensors))
-        self._fast = BatchColumns(sensors) if sensors else None
+        self._fast = TypedMessages(sensors) if sensors else None
         #: the column order of :attr:`Decoded.matrix` (the order the sensors were given in)
         self.columns = None if self._fast is None else self._fast.sensors
         self.topics = topics or Topics()
@@ -218,6 +262,11 @@ class TelemetryCodec:
         if parsed is None or parsed[0] != "telemetry":
             return Decoded(rejected=[Rejected("not a telemetry topic: expected <root>/v1/<site>/<asset>/telemetry", topic, payload)])
         _, site, asset = parsed
+        if self._fast is not None and len(payload) <= self.max_payload_bytes:
+            fast = self._fast.decode(payload)
+            if fast is not None:  # clean: checked and put in columns at once
+                times, matrix, batch = fast
+                return Decoded(batch=batch, block=RowBlock(site, asset, times, matrix, self.columns))
         obj = self._load(topic, payload)
         if isinstance(obj, Rejected):
             return Decoded(rejected=[obj])
@@ -225,12 +274,7 @@ class TelemetryCodec:
             rows = obj["rows"]
             if not isinstance(rows, list):
                 return Decoded(rejected=[Rejected("\"rows\" is not a list of rows", topic, payload)], batch=True)
-            fast = self._fast.decode(rows) if self._fast is not None else None
-            if fast is not None:  # every row clean: checked and put in columns at once
-                times, values, matrix = fast
-                return Decoded(rows=[TelemetryRow(site, asset, ts, v) for ts, v in zip(times, values)],
-                               batch=True, matrix=matrix)
-            out = Decoded(batch=True)
+            out = Decoded(rows=[], batch=True)
             for i, item in enumerate(rows):
                 result = self._row(site, asset, item)
                 if isinstance(result, str):
