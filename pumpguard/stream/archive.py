@@ -232,6 +232,16 @@ class ArchivingScorer:
         return predictions
 
 
+    def score_blocks(self, blocks: Sequence) -> list[list[dict | None]]:
+        predictions = self.scorer.score_blocks(blocks)
+        try:
+            self.archiver.on_scored([row for block in blocks for row in block.rows()],
+                                    [p for per_block in predictions for p in per_block])
+        except Exception:  # the archive must never stop the scoring
+            log.exception("archive: could not take the scored rows")
+        return predictions
+
+
 def _publish(tmp: Path, final: Path) -> None:
     """Give ``tmp`` the name ``final`` atomically, never replacing an existing file."""
     try:

@@ -28,9 +28,9 @@ from datetime import timedelta
 
 from pumpguard.detectors.base import compute_threads_held
 from pumpguard.stream.assembler import DataQualityEvent, RowAssembler
-from pumpguard.stream.batch_decode import stack_blocks
 from pumpguard.stream.codec import (
     Rejected,
+    RowBlock,
     TelemetryCodec,
     TelemetryRow,
     Topics,
@@ -56,8 +56,12 @@ log = logging.getLogger("pumpguard.stream")
 
 #: Unacknowledged messages the broker may send ahead; large enough to fill a scoring batch.
 DEFAULT_RECEIVE_MAXIMUM = 2_000
-#: Rows scored together at most (one detector call); about 0.1 s of work at 36,000 rows/s.
+#: Messages scored together at most (one detector call).
 DEFAULT_MAX_BATCH_ROWS = 5_000
+#: Payload bytes scored together at most: ~2,500 rows of 52 sensors. A detector's matrix work per
+#: row is least between ~1,000 and ~5,000 rows (PCA here: 1.7-1.8 us a row; 3.4 at 40,000 rows,
+#: whose arrays no longer fit in the cache), and a batch of this size is ~0.05 s of work.
+DEFAULT_MAX_BATCH_BYTES = 4 << 20
 
 
 @dataclass
@@ -108,6 +112,7 @@ class ScoringService:
         session_expiry_s: int = DEFAULT_SESSION_EXPIRY_S,
         receive_maximum: int = DEFAULT_RECEIVE_MAXIMUM,
         max_batch_rows: int = DEFAULT_MAX_BATCH_ROWS,
+        max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
         codec: TelemetryCodec | None = None,
         assembler: RowAssembler | None = None,
         ack_on_receipt: bool = False,
@@ -137,11 +142,14 @@ class ScoringService:
             receive_maximum = max(receive_maximum, 2 * len(assembler.nodes) + 1_000)
         self.receive_maximum = min(int(receive_maximum), 65_535)  # the protocol's largest value
         self.max_batch_rows = max_batch_rows
+        self.max_batch_bytes = max(1, int(max_batch_bytes))
         self.codec = codec or TelemetryCodec(sensors=scorer.sensors, topics=self.topics)
         #: the codec's batch columns are the scorer's: its matrices can be scored as they are
         #: (a wrapping scorer whose ``score`` takes no ``matrix`` gets the rows only)
         self._columns_match = (self.codec.columns == tuple(scorer.sensors) and not scorer.time_aware
                                and "matrix" in inspect.signature(scorer.score).parameters)
+        #: clean messages are scored as column blocks (no row objects): the scorer can, on these columns
+        self._columnar = self._columns_match and bool(getattr(scorer, "columnar", False)) and hasattr(scorer, "score_blocks")
 
         self.stats = ServiceStats()
         self.connected = threading.Event()
@@ -250,9 +258,15 @@ class ScoringService:
         self._send(topic, rejected.to_error(received_at=now_utc()), *deliveries)
 
     def _take(self) -> list[tuple]:
-        """Up to ``max_batch_rows`` received messages, oldest first."""
-        taken = self._inbox[: self.max_batch_rows]
-        del self._inbox[: self.max_batch_rows]
+        """Received messages, oldest first: up to ``max_batch_rows`` of them and about
+        ``max_batch_bytes`` of payload (at least one message)."""
+        inbox, budget, n = self._inbox, self.max_batch_bytes, 0
+        limit = min(len(inbox), self.max_batch_rows)
+        while n < limit and budget > 0:
+            budget -= len(inbox[n][1])
+            n += 1
+        taken = inbox[:n]
+        del inbox[:n]
         return taken
 
     def _room(self) -> bool:
@@ -264,9 +278,8 @@ class ScoringService:
         """Decode, score and publish a batch of received messages ``(topic, payload, mid, qos, gen)``."""
         items: list[tuple[TelemetryRow, tuple[_Delivery, ...]]] = []
         deliveries = []
-        # the rows' values in columns: a clean batch message brings its own block (the codec's fast
-        # path); the others are filled in from their rows, so the scorer gets one ready matrix
-        blocks: list[tuple[int, int, object]] = []
+        # clean messages stay in columns (the codec's fast path) and are scored together in one call
+        blocks: list[tuple[RowBlock, _Delivery]] = []
         for topic, payload, mid, qos, generation in messages:
             delivery = _Delivery(mid=mid, qos=qos, generation=generation)
             deliveries.append(delivery)
@@ -276,21 +289,42 @@ class ScoringService:
             decoded = self.codec.decode_telemetry(topic, payload)
             for rejected in decoded.rejected:
                 self._error(rejected, delivery)
-            if decoded.rows:
-                blocks.append((len(items), len(items) + len(decoded.rows), decoded.matrix))
-            items.extend((row, (delivery,)) for row in decoded.rows)
+            if decoded.block is not None and self._columnar:
+                blocks.append((decoded.block, delivery))
+            else:
+                items.extend((row, (delivery,)) for row in decoded.rows)
         self.stats.messages += len(messages)
-        matrix = None
-        if self._columns_match:
-            matrix = stack_blocks(blocks, len(items), lambda a, b: self.scorer.matrix_of([r for r, _ in items[a:b]]))
-        self._score_and_publish(items, deliveries, matrix)
+        if blocks:
+            self._score_blocks(blocks)
+        if items:
+            self._score_and_publish(items)
+        self._ack_idle(itertools.chain(deliveries, (d for _, owners in items for d in owners)))
 
-    def _score_and_publish(self, items: list[tuple[TelemetryRow, tuple[_Delivery, ...]]], deliveries: list[_Delivery],
-                           matrix=None) -> None:
+    def _score_blocks(self, blocks: list[tuple[RowBlock, _Delivery]]) -> None:
+        """Clean messages, scored in columns: one prediction message per asset."""
+        self.stats.rows += sum(len(block) for block, _ in blocks)
+        try:
+            per_block = self.scorer.score_blocks([block for block, _ in blocks])
+        except Exception:  # a detector bug must not stop the service: through the rows, which report it
+            log.exception("scoring the clean messages in columns failed; scoring them row by row")
+            self.stats.rows -= sum(len(block) for block, _ in blocks)
+            self._score_and_publish([(row, (delivery,)) for block, delivery in blocks for row in block.rows()])
+            return
+        self.stats.duplicates = self.scorer.duplicates
+        grouped: dict[tuple[str, str], tuple[list[dict], dict[int, _Delivery]]] = {}
+        for (block, delivery), predictions in zip(blocks, per_block):
+            mine = [p for p in predictions if p is not None]
+            if mine:
+                found = grouped.setdefault((block.site, block.asset), ([], {}))
+                found[0].extend(mine)
+                found[1][id(delivery)] = delivery
+        self._publish_predictions(grouped)
+
+    def _score_and_publish(self, items: list[tuple[TelemetryRow, tuple[_Delivery, ...]]]) -> None:
         rows = [row for row, _ in items]
         self.stats.rows += len(rows)
         try:
-            predictions = self.scorer.score(rows, matrix) if matrix is not None else self.scorer.score(rows)
+            predictions = self.scorer.score(rows)
         except Exception as exc:  # a detector bug must not stop the service: report every row
             log.exception("scoring failed")
             predictions = [None] * len(rows)
@@ -305,20 +339,26 @@ class ScoringService:
             payload = TelemetryCodec.encode_rows([(row.ts, row.values)])
             topic = Topics(site=row.site, root=self.topics.root).telemetry(row.asset)
             self._error(Rejected(reason, topic, payload), *owners_of.get(id(row), ()))
-        # one prediction message per asset per scoring batch: a message per row would cost a paho
-        # publish (~80 us) per row
         grouped: dict[tuple[str, str], tuple[list[dict], dict[int, _Delivery]]] = {}
         for (row, owners), prediction in zip(items, predictions):
             if prediction is not None:
                 found = grouped.setdefault((row.site, row.asset), ([], {}))
                 found[0].append(prediction)
                 found[1].update((id(d), d) for d in owners)
+        self._publish_predictions(grouped)
+
+    def _publish_predictions(self, grouped: dict[tuple[str, str], tuple[list[dict], dict[int, _Delivery]]]) -> None:
+        # one prediction message per asset per scoring batch: a message per row would cost a paho
+        # publish (~80 us) per row
         for (site, asset), (mine, owners) in grouped.items():
             out = Topics(site=site, root=self.topics.root).prediction(asset)
             self._send(out, encode_predictions(mine, batch=len(mine) > 1), *owners.values())
             self.stats.predictions += len(mine)
-        for delivery in itertools.chain(deliveries, (d for _, owners in items for d in owners)):
-            if delivery.outstanding == 0 and not delivery.held:  # only repeats: nothing to wait for
+
+    def _ack_idle(self, deliveries) -> None:
+        """Acknowledge received messages that wait for nothing (only repeats, or only errors already settled)."""
+        for delivery in deliveries:
+            if delivery.outstanding == 0 and not delivery.held:
                 self._ack(delivery)
 
     # -- rows from node readings ------------------------------------------------------------------
@@ -365,7 +405,9 @@ class ScoringService:
         for event in events:
             self._quality(event, None)
         if rows:
-            self._score_and_publish([(row, self._release(row)) for row in rows], [])
+            items = [(row, self._release(row)) for row in rows]
+            self._score_and_publish(items)
+            self._ack_idle(d for _, owners in items for d in owners)
 
     def run(self, stop: threading.Event | None = None, *, until=None) -> ServiceStats:
         """Serve until ``stop`` is set or ``until(stats)`` returns True; then leave cleanly."""

@@ -30,7 +30,7 @@ from __future__ import annotations
 import copy
 import math
 import operator
-from collections import OrderedDict
+from collections import deque
 from typing import Any, Sequence
 
 import numpy as np
@@ -38,7 +38,7 @@ import pandas as pd
 
 from pumpguard.detectors.base import Detector
 from pumpguard.errors import ConfigError
-from pumpguard.stream.codec import TelemetryRow
+from pumpguard.stream.codec import RowBlock, TelemetryRow
 
 #: Rows remembered for deduplication: a day of one row a minute for 50 assets. A redelivery comes
 #: within seconds of a reconnect, so this is far more than needed, and bounded (~10 MB).
@@ -110,7 +110,7 @@ class StreamScorer:
         self._own_predict = hasattr(self.detector, "predict") and getattr(type(self.detector), "predict", None) is not Detector.predict
         self.top_sensors = int(top_sensors)
         self.dedupe_rows = int(dedupe_rows)
-        self._seen: OrderedDict[tuple[str, str, Any], None] = OrderedDict()
+        self._seen = _SeenRows(self.dedupe_rows)
         getter = operator.itemgetter(*self.sensors)
         self._every_sensor = getter if len(self.sensors) > 1 else (lambda values: (getter(values),))
         self.duplicates = 0
@@ -118,6 +118,7 @@ class StreamScorer:
         self.time_aware = bool(getattr(self.detector, "time_aware", False))
         self._known = frozenset(self.sensors)
         self._columns = pd.Index(self.sensors)
+        self._columns_tuple = tuple(self.sensors)
         self._names = np.array(self.sensors, dtype=object)
         self._both = getattr(self.detector, "score_and_contributions", None)
         predicts_status = getattr(self.detector, "predicts_status", False) and hasattr(self.detector, "predict_status")
@@ -132,14 +133,10 @@ class StreamScorer:
         self.out_of_order = 0
 
     def _first_time(self, row: TelemetryRow) -> bool:
-        key = (row.site, row.asset, row.ts)
-        if key in self._seen:
-            self.duplicates += 1
-            return False
-        self._seen[key] = None
-        if len(self._seen) > self.dedupe_rows:
-            self._seen.popitem(last=False)
-        return True
+        if self._seen.first_time(row.site, row.asset, row.ts):
+            return True
+        self.duplicates += 1
+        return False
 
     def table(self, rows: Sequence[TelemetryRow], matrix: np.ndarray | None = None) -> pd.DataFrame:
         """The rows as one frame in the data contract (UTC index ``timestamp``, columns = model sensors).
@@ -187,36 +184,86 @@ class StreamScorer:
             scores, shares, status, alarms = self._score_table(batch, matrix)
         if not fresh:
             return out
+        made = self._predictions([row.asset for row in batch], [row.ts for row in batch], scores, shares, status, alarms)
+        for i, prediction in zip(fresh, made):
+            out[i] = prediction
+        self.scored += len(fresh)
+        return out
+
+    @property
+    def columnar(self) -> bool:
+        """True when :meth:`score_blocks` scores blocks as they are (a row-wise pumpguard detector
+        that needs only the values); otherwise it goes through the rows, which is slower."""
+        return self._lean
+
+    def score_blocks(self, blocks: Sequence[RowBlock]) -> list[list[dict | None]]:
+        """Predictions of clean messages' :class:`~pumpguard.stream.codec.RowBlock` s, per block in
+        order (None in place of a duplicate), all scored with one detector call.
+
+        The columns of every block must be :attr:`sensors` in that order (the codec built with
+        this scorer's sensors gives them so). The rows stay in columns: no row object is made.
+        """
+        if not self._lean:  # status, an alarm rule of its own, or history per asset: through the rows
+            rows = [row for block in blocks for row in block.rows()]
+            flat = self.score(rows, np.concatenate([b.matrix for b in blocks]) if blocks and not self.time_aware else None)
+            return _split(flat, [len(b) for b in blocks])
+        self.refused = []
+        width = len(self.sensors)
+        seen, keep = self._seen, []
+        for block in blocks:
+            if block.columns != self._columns_tuple:
+                raise ValueError(f"block columns {block.columns[:3]}... are not this scorer's sensors {self.sensors[:3]}...")
+            fresh = seen.fresh(block.site, block.asset, block.times)
+            self.duplicates += len(block) - len(fresh)
+            keep.append(fresh)
+        parts = [b.matrix if len(f) == len(b) else b.matrix[f] for b, f in zip(blocks, keep) if f]
+        out = [[None] * len(b) for b in blocks]
+        if not parts:
+            return out
+        matrix = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        scores, shares = self.detector.score_matrix(matrix.reshape(-1, width))
+        assets = [b.asset for b, f in zip(blocks, keep) for _ in f]
+        times = [b.times[i] for b, f in zip(blocks, keep) for i in f]
+        made = iter(self._predictions(assets, times, scores, shares, None, None))
+        for slots, fresh in zip(out, keep):
+            for i in fresh:
+                slots[i] = next(made)
+        self.scored += len(times)
+        return out
+
+    def _predictions(self, assets: list[str], times: list, scores: np.ndarray, shares: np.ndarray,
+                     status: np.ndarray | None, alarms: list | None) -> list[dict]:
+        """The prediction payloads of scored rows (see the module docstring for the fields)."""
         k = min(self.top_sensors, len(self.sensors))
-        # argsort once for the whole table: the k largest shares of each row, largest first
-        top = np.argsort(-np.nan_to_num(shares, nan=-1.0), axis=1, kind="stable")[:, :k]
+        top = _largest(shares, k)
         top_shares = np.round(np.take_along_axis(shares, top, axis=1), 4).tolist()
         top_names = self._names[top].tolist()
-        scorable = np.isfinite(scores)
+        scorable = np.isfinite(scores).tolist()
         if alarms is not None:
-            anomaly = [None if not ok or math.isnan(a) else bool(a) for ok, a in zip(scorable.tolist(), alarms)]
+            anomaly = [None if not ok or math.isnan(a) else bool(a) for ok, a in zip(scorable, alarms)]
         else:
-            anomaly = [bool(a) if ok else None for ok, a in zip(scorable.tolist(), (scores > self.threshold).tolist())]
+            anomaly = [bool(a) if ok else None for ok, a in zip(scorable, (scores > self.threshold).tolist())]
         if status is not None:
-            labels = [str(s) if ok else "UNSCORABLE" for ok, s in zip(scorable.tolist(), status.tolist())]
+            labels = [str(s) if ok else "UNSCORABLE" for ok, s in zip(scorable, status.tolist())]
         else:
             labels = ["UNSCORABLE" if a is None and not ok else ("ANOMALY" if a else "NORMAL")
-                      for ok, a in zip(scorable.tolist(), anomaly)]
+                      for ok, a in zip(scorable, anomaly)]
         threshold, model = self.threshold, self.model_name
-        for n, (i, row, score, ok) in enumerate(zip(fresh, batch, scores.tolist(), scorable.tolist())):
-            out[i] = {
-                "asset": row.asset,
-                "ts": row.ts,
+        return [
+            {
+                "asset": asset,
+                "ts": ts,
                 "score": score if ok else None,
                 "threshold": threshold,
-                "anomaly": anomaly[n],
-                "status": labels[n],
-                "top_sensors": [{"sensor": name, "share": share} for name, share in zip(top_names[n], top_shares[n])
+                "anomaly": alarm,
+                "status": label,
+                "top_sensors": [{"sensor": name, "share": share} for name, share in zip(names, shares_)
                                 if share > 0] if ok else [],
                 "model": model,
             }
-        self.scored += len(fresh)
-        return out
+            for asset, ts, score, ok, alarm, label, names, shares_ in zip(
+                assets, times, scores.tolist(), scorable, anomaly, labels, top_names, top_shares)
+        ]
 
     def _score_table(self, batch: Sequence[TelemetryRow], matrix: np.ndarray):
         """A row-wise detector on the whole batch: one call for scores and shares.
@@ -254,7 +301,7 @@ class StreamScorer:
             last = self._last_ts.get(key)
             if last is not None and row.ts <= last:
                 self.out_of_order += 1
-                self._seen.pop((row.site, row.asset, row.ts), None)  # a redelivery is refused again
+                self._seen.forget(row.site, row.asset, row.ts)  # a redelivery is refused again
                 self.refused.append((row, (
                     f"row at {_iso(row.ts)} for asset {row.asset!r} is older than the last row scored for it "
                     f"({_iso(last)}): {type(self.detector).__name__} scores each asset's rows in time order "
@@ -273,6 +320,105 @@ class StreamScorer:
             kept.append(i)
         width = len(self.sensors)
         return kept, np.array(scores, dtype="float64"), np.array(shares, dtype="float64").reshape(len(kept), width)
+
+
+class _SeenRows:
+    """The ``(site, asset, ts)`` of rows already predicted, the newest ``limit`` of them.
+
+    One dict of times per asset, so a block of one asset's rows is checked with set operations in
+    C; the oldest insertions are forgotten first.
+
+    Examples
+    --------
+    >>> seen = _SeenRows(limit=3)
+    >>> seen.fresh("s", "p", [1, 2, 2]), seen.fresh("s", "p", [2, 3]), seen.first_time("s", "q", 2)
+    ([0, 1], [1], True)
+    >>> seen.first_time("s", "p", 4), len(seen), seen.first_time("s", "p", 1)   # 1 was forgotten
+    (True, 3, True)
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = int(limit)
+        self._by_asset: dict[tuple[str, str], dict] = {}
+        self._order: deque[tuple[dict, Sequence]] = deque()
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def first_time(self, site: str, asset: str, ts: Any) -> bool:
+        times = self._by_asset.setdefault((site, asset), {})
+        if ts in times:
+            return False
+        times[ts] = None
+        self._remember(times, (ts,))
+        return True
+
+    def fresh(self, site: str, asset: str, stamps: Sequence) -> list[int]:
+        """Indexes of ``stamps`` not seen before (nor earlier in ``stamps``); remembers them."""
+        times = self._by_asset.setdefault((site, asset), {})
+        new = dict.fromkeys(stamps)
+        if len(new) == len(stamps) and times.keys().isdisjoint(new):  # the usual block: all new
+            times.update(new)
+            self._remember(times, stamps)
+            return list(range(len(stamps)))
+        fresh = []
+        for i, ts in enumerate(stamps):
+            if ts not in times:
+                times[ts] = None
+                fresh.append(i)
+        self._remember(times, [stamps[i] for i in fresh])
+        return fresh
+
+    def forget(self, site: str, asset: str, ts: Any) -> None:
+        if self._by_asset.get((site, asset), {}).pop(ts, _MISSING) is not _MISSING:
+            self._count -= 1
+
+    def _remember(self, times: dict, stamps: Sequence) -> None:
+        if not stamps:
+            return
+        self._order.append((times, stamps))
+        self._count += len(stamps)
+        while self._count > self.limit and self._order:
+            old, gone = self._order.popleft()
+            for ts in gone:
+                if old.pop(ts, _MISSING) is not _MISSING:
+                    self._count -= 1
+
+
+_MISSING = object()
+
+
+def _largest(shares: np.ndarray, k: int) -> np.ndarray:
+    """Column indexes of the ``k`` largest shares of each row, largest first; among equal shares
+    the first sensor first (as a stable sort would give), NaN last.
+
+    Examples
+    --------
+    >>> _largest(np.array([[0.1, 0.5, 0.1, 0.3], [np.nan, np.nan, np.nan, np.nan]]), 2).tolist()
+    [[1, 3], [0, 1]]
+    """
+    keyed = -np.nan_to_num(shares, nan=-1.0)
+    if k >= keyed.shape[1] or k < 1:
+        return np.argsort(keyed, axis=1, kind="stable")[:, :max(k, 0)]
+    # the k-th largest of each row; candidates are every column at least that large (ties kept),
+    # then a stable sort of the candidates only
+    kth = np.partition(keyed, k - 1, axis=1)[:, k - 1:k]
+    candidate = keyed <= kth
+    if (candidate.sum(axis=1) == k).all():  # no tie at the k-th place: sort the k per row
+        cols = np.nonzero(candidate)[1].reshape(-1, k)
+        order = np.argsort(np.take_along_axis(keyed, cols, axis=1), axis=1, kind="stable")
+        return np.take_along_axis(cols, order, axis=1)
+    return np.argsort(keyed, axis=1, kind="stable")[:, :k]  # ties at the boundary: the full stable sort
+
+
+def _split(flat: list, sizes: list[int]) -> list[list]:
+    """``flat`` cut into consecutive pieces of ``sizes``."""
+    out, at = [], 0
+    for size in sizes:
+        out.append(flat[at:at + size])
+        at += size
+    return out
 
 
 def _iso(ts: Any) -> str:
