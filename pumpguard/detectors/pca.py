@@ -139,23 +139,33 @@ class PCADetector(Detector):
 
     def _parts(self, Zc: np.ndarray) -> np.ndarray:
         """Per-sensor parts of the score (rows x sensors), summing exactly to it."""
+        return self._parts_and_statistics(Zc)[0]
+
+    def _parts_and_statistics(self, Zc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(parts, t2, spe)`` from one projection of the rows; ``t2`` and ``spe`` are computed
+        exactly as :meth:`_statistics` computes them (the same operations, so the same numbers)."""
         P = self.components_
         scores = Zc @ P.T
+        weighted = scores * self.inv_sqrt_eigenvalues_
+        t2 = (weighted**2).sum(axis=1)
+        resid = Zc - scores @ P
+        spe = (resid**2).sum(axis=1)
         parts = np.zeros_like(Zc)
         if self.statistic in ("combined", "t2"):
-            half = (scores * self.inv_sqrt_eigenvalues_) @ P  # (P L^-1/2 P') z
+            half = weighted @ P  # (P L^-1/2 P') z
             parts += half**2 / self.t2_reference_
         if self.statistic in ("combined", "spe"):
-            resid = Zc - scores @ P
             parts += resid**2 / self.spe_reference_
-        return parts
+        return parts, t2, spe
 
     def _score(self, frame: pd.DataFrame) -> np.ndarray:
         Zc, _ = self._filled(frame)
         return self._score_filled(Zc)
 
     def _score_filled(self, Zc: np.ndarray) -> np.ndarray:
-        t2, spe = self._statistics(Zc)
+        return self._combine(*self._statistics(Zc))
+
+    def _combine(self, t2: np.ndarray, spe: np.ndarray) -> np.ndarray:
         if self.statistic == "t2":
             return t2 / self.t2_reference_
         if self.statistic == "spe":
@@ -174,9 +184,9 @@ class PCADetector(Detector):
     def _score_and_contributions_values(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # the missing-value fill is most of the work of both: do it once
         Zc, missing = self._filled_values(values)
-        parts = self._parts(Zc)
+        parts, t2, spe = self._parts_and_statistics(Zc)  # one projection for both
         parts[missing] = 0.0
-        return self._score_filled(Zc), parts
+        return self._combine(t2, spe), parts
 
 
 def _positive_quantile(values: np.ndarray, q: float) -> float:
