@@ -15,8 +15,10 @@ one, else ``ANOMALY`` or ``NORMAL``; a row with no usable reading has ``score`` 
 ``UNSCORABLE`` (never "normal"). ``top_sensors`` are the sensors explaining most of the score, with
 their share of it (shares of a row sum to 1 over all sensors).
 
-A row-wise detector scores each batch with one call (``score_and_contributions`` when the detector
-has it). A **time-aware** detector (``time_aware = True``: a row's score uses earlier rows) is served
+A row-wise detector scores each batch with one call: ``score_matrix`` for a pumpguard detector
+(no frame is built), else ``score_and_contributions``. Clean messages arrive as column blocks
+(:class:`~pumpguard.stream.codec.RowBlock`) and :meth:`StreamScorer.score_blocks` scores them as
+they are, without a row object per row. A **time-aware** detector (``time_aware = True``: a row's score uses earlier rows) is served
 when it can stream (``score_one`` / ``reset_stream`` / ``last_contributions``, as
 :mod:`pumpguard.detectors.temporal`): the scorer keeps one streaming copy per ``(site, asset)`` and
 feeds it that asset's rows in time order. A row older than (or as old as) the last row scored for

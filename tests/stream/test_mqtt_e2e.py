@@ -245,3 +245,32 @@ def test_an_out_of_order_row_for_a_time_aware_detector_goes_to_errors(mosquitto,
     assert len(collector.predictions()) == 2
     [error] = collector.errors()
     assert "order" in error["reason"] and error["topic"] == topics.telemetry("pump_a")
+
+
+def test_a_service_started_before_the_broker_connects_when_it_comes_up(tmp_path, topic_root, detector):
+    from tests.stream.conftest import MOSQUITTO, MosquittoBroker
+
+    if MOSQUITTO is None:
+        pytest.skip("mosquitto is not installed (apt-get install mosquitto; make test installs it)")
+    later = MosquittoBroker(tmp_path)  # not started yet: the first connection attempts fail
+    broker = Broker.from_url(later.url)
+    topics = Topics(site=SITE, root=topic_root)
+    service = ScoringService(StreamScorer(detector), broker, topics=topics, client_id="serve-early")
+    stop = threading.Event()
+    thread = threading.Thread(target=service.run, args=(stop,), name="serve", daemon=True)
+    thread.start()
+    try:
+        time.sleep(0.5)
+        assert not service.connected.is_set()
+        later.start()
+        assert service.subscribed.wait(15), "the service did not connect once the broker was up"
+        collector = Collector(broker, topics)
+        replay(telemetry_frame(20), broker, topics=topics, asset="pump_a", batch=5, timeout_s=30)
+        collector.wait_for(20)
+        assert len({p["ts"] for p in collector.predictions()}) == 20
+        collector.close()
+    finally:
+        stop.set()
+        thread.join(15)
+        later.stop()
+    assert not thread.is_alive()
