@@ -249,6 +249,10 @@ class TelemetryCodec:
         clean: dict[str, float] = {}
         for name, value in values.items():
             if self.sensors is not None and name not in self.sensors:
+                if value is None:
+                    # no reading from a sensor the model does not read (the pump record's empty
+                    # sensor_15, which training drops): nothing to refuse and nothing to keep
+                    continue
                 return f"unknown sensor {name!r}: this model reads {self._sensor_list}"
             number = _number(value)
             if number is None:

@@ -137,3 +137,12 @@ def test_topics_parse_every_kind():
     assert t.parse(t.presence("w1")) == ("service", "s1", "w1")
     assert t.parse("other/v1/s1/p/telemetry") is None
     assert t.parse("test/pg/v1/s1/p/q/telemetry") is None
+
+
+def test_a_null_for_a_sensor_the_model_does_not_read_is_no_reading(codec):
+    # the pump record's sensor_15 is empty and training drops it; a client sending the whole CSV
+    # row still sends "sensor_15": null, and that row must be scored
+    d = codec.decode_telemetry(TOPIC, orjson.dumps({"ts": TS, "values": {"sensor_00": 1.0, "sensor_15": None}}))
+    assert not d.rejected and len(d.rows) == 1 and "sensor_15" not in d.rows[0].values
+    d = codec.decode_telemetry(TOPIC, orjson.dumps({"ts": TS, "values": {"sensor_00": 1.0, "sensor_15": 2.0}}))
+    assert d.rows == [] and "unknown sensor 'sensor_15'" in d.rejected[0].reason
