@@ -220,6 +220,7 @@ class _Counter:
         from paho.mqtt.enums import CallbackAPIVersion
 
         self.arrived: dict[str, float] = {}
+        self.serve_cpu: float | None = None
         self.done = threading.Event()
         self.expected = 0
         subscribed = threading.Event()
@@ -247,8 +248,9 @@ class _Counter:
         subscribed.wait(10)
 
     def run(self, ctx, url: str, n: int, *, batch: int = 1, rate: float | None = None, seed: int,
-            publishers: int = 1, digits: int | None = DIGITS) -> tuple[float, dict]:
-        """``publishers`` processes (one connection and one asset each) share the ``n`` rows."""
+            publishers: int = 1, digits: int | None = DIGITS, serve_pid: int | None = None) -> tuple[float, dict]:
+        """``publishers`` processes (one connection and one asset each) share the ``n`` rows.
+        With ``serve_pid``, :attr:`serve_cpu` is the CPU time that process used meanwhile."""
         share = n // publishers
         n = share * publishers
         self.arrived.clear()
@@ -260,8 +262,11 @@ class _Counter:
                              name="replay") for k in range(publishers)]
         for proc in procs:
             proc.start()
+        cpu0 = _cpu_seconds(serve_pid)
         start = min(sent_at.get(timeout=120) for _ in procs)
         self.done.wait(timeout=300)
+        cpu1 = _cpu_seconds(serve_pid)
+        self.serve_cpu = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None
         for proc in procs:
             proc.join(60)
         got = len(self.arrived)
@@ -271,6 +276,22 @@ class _Counter:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def _cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds of a process so far (Linux /proc), None where it cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, TypeError):
+        return None
+
+
+def _per_cpu(cpu: float | None, rows: int) -> str:
+    """The service's CPU cost a row: what it could carry with a core of its own."""
+    if not cpu or not rows:
+        return ""
+    return f"; serve used {cpu / rows * 1e6:.1f} us of CPU a row ({rows / cpu:,.0f} rows per CPU-second)"
 
 
 def _latencies(arrived: dict[str, float], stamps: list[str], sent: list[float]) -> np.ndarray:
@@ -302,14 +323,16 @@ def run() -> list[Row]:
                 serve = ctx.Process(target=_serve, args=(url, f"bench-serve-{kind}", kind, ready, stop), name="serve")
                 serve.start()
                 ready.wait(60)
-                single_rate, arrived = counter.run(ctx, url, SINGLE_ROWS, seed=10 * n_run + 2, publishers=SINGLE_PUBLISHERS)
-                single_got = len(arrived)
-                batch_rate, arrived = counter.run(ctx, url, BATCH_ROWS, batch=BATCH, seed=10 * n_run + 3)
-                batch_got = len(arrived)
+                single_rate, arrived = counter.run(ctx, url, SINGLE_ROWS, seed=10 * n_run + 2, publishers=SINGLE_PUBLISHERS,
+                                                   serve_pid=serve.pid)
+                single_got, single_cpu = len(arrived), counter.serve_cpu
+                batch_rate, arrived = counter.run(ctx, url, BATCH_ROWS, batch=BATCH, seed=10 * n_run + 3, serve_pid=serve.pid)
+                batch_got, batch_cpu = len(arrived), counter.serve_cpu
                 full = None
                 if kind == "pca":  # the same batches with 17-digit readings
-                    full_rate, arrived = counter.run(ctx, url, BATCH_ROWS, batch=BATCH, seed=10 * n_run + 4, digits=None)
-                    full = (full_rate, len(arrived))
+                    full_rate, arrived = counter.run(ctx, url, BATCH_ROWS, batch=BATCH, seed=10 * n_run + 4, digits=None,
+                                                     serve_pid=serve.pid)
+                    full = (full_rate, len(arrived), counter.serve_cpu)
                 # latency: a steady 1,000 rows/s, each row's own send time
                 out = ctx.Queue()
                 counter.arrived.clear(), counter.done.clear()
@@ -322,25 +345,27 @@ def run() -> list[Row]:
                 lat = _latencies(counter.arrived, stamps, sent_times) * 1000.0
                 stop.set()
                 serve.join(30)
-                results[kind] = (single_rate, single_got, batch_rate, batch_got, full, lat)
+                results[kind] = (single_rate, single_got, single_cpu, batch_rate, batch_got, batch_cpu, full, lat)
         finally:
             counter.close()
             broker.terminate()
             broker.wait(10)
     # the build machine is shared: the same code measured 2-3x apart at load average 4 and 7
     load = "load average %.1f on %d cores" % (os.getloadavg()[0], os.cpu_count() or 0)
-    for kind, (single_rate, single_got, batch_rate, batch_got, full, lat) in results.items():
+    for kind, (single_rate, single_got, single_cpu, batch_rate, batch_got, batch_cpu, full, lat) in results.items():
         what = {"pca": "pumpguard PCA detector, as pumpguard serve runs it",
                 "pca-per-row": "the same PCA with the codec's fast path off (every row parsed and checked alone, default gc)",
                 }.get(kind, "stand-in detector (numpy only): the transport's ceiling")
         rows.append(Row("stream", f"{kind}: single-row messages, end to end", single_rate, "rows/s", naive_rate,
-                        "naive json+tree", ">= 5,000 rows/s", f"{what}; {single_got}/{SINGLE_ROWS} predicted; {load}"))
+                        "naive json+tree", ">= 5,000 rows/s",
+                        f"{what}; {single_got}/{SINGLE_ROWS} predicted{_per_cpu(single_cpu, single_got)}; {load}"))
         rows.append(Row("stream", f"{kind}: batches of {BATCH} rows, end to end", batch_rate, "rows/s", naive_rate,
                         "naive json+tree", ">= 50,000 rows/s, >= 10x naive",
-                        f"{batch_got}/{BATCH_ROWS} predicted; readings of {DIGITS} significant digits"))
+                        f"{batch_got}/{BATCH_ROWS} predicted; readings of {DIGITS} significant digits{_per_cpu(batch_cpu, batch_got)}"))
         if full is not None:
             rows.append(Row("stream", f"{kind}: batches of {BATCH} rows, 17-digit readings", full[0], "rows/s", naive_rate,
-                            "naive json+tree", "(comparison)", f"{full[1]}/{BATCH_ROWS} predicted; every digit of a float64"))
+                            "naive json+tree", "(comparison)",
+                            f"{full[1]}/{BATCH_ROWS} predicted; every digit of a float64{_per_cpu(full[2], full[1])}"))
         if lat.size:
             rows.append(Row("stream", f"{kind}: latency p50 / p99 at 1,000 rows/s", float(np.percentile(lat, 50)), "ms",
                             target="p99 <= 20 ms",
