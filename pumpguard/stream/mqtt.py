@@ -24,17 +24,15 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from pumpguard.detectors.base import compute_threads_held
-from pumpguard.stream.assembler import DataQualityEvent, RowAssembler
+from pumpguard.stream.assembler import RowAssembler
 from pumpguard.stream.codec import (
     Rejected,
     RowBlock,
     TelemetryCodec,
     TelemetryRow,
     Topics,
-    encode_object,
     encode_predictions,
     encode_presence,
 )
@@ -50,6 +48,7 @@ from pumpguard.stream.connection import (  # noqa: F401  (re-exported: other ser
     say_goodbye,
 )
 from pumpguard.stream.gc_tuning import GC_GEN0_THRESHOLD, serving_gc  # noqa: F401  (GC_GEN0_THRESHOLD re-exported)
+from pumpguard.stream.node_intake import NodeIntake
 from pumpguard.stream.scorer import StreamScorer
 
 log = logging.getLogger("pumpguard.stream")
@@ -88,7 +87,7 @@ class ServiceStats:
     started: float = field(default_factory=time.monotonic)
 
 
-class ScoringService:
+class ScoringService(NodeIntake):
     """Subscribes to telemetry, scores it with a :class:`StreamScorer`, publishes predictions and errors.
 
     ``run(stop)`` blocks until ``stop`` is set (or a signal handler sets it). One thread does it
@@ -360,54 +359,6 @@ class ScoringService:
         for delivery in deliveries:
             if delivery.outstanding == 0 and not delivery.held:
                 self._ack(delivery)
-
-    # -- rows from node readings ------------------------------------------------------------------
-
-    def _take_node(self, topic: str, payload: bytes, delivery: _Delivery, items: list) -> None:
-        reading = self.codec.decode_node(topic, payload)
-        if isinstance(reading, Rejected):
-            self._error(reading, delivery)
-            return
-        assembler = self.assembler
-        rows, events = assembler.add(reading)
-        self._clock = (assembler.watermark, time.monotonic())
-        refused = [e for e in events if e.kind != "missing"]  # about this reading: it joined no row
-        for event in events:
-            self._quality(event, delivery if event in refused else None)
-        binding = assembler.nodes.get(reading.node_id)
-        if not refused and binding is not None:
-            # acknowledged only once the row it joined is predicted: a crash before that redelivers it
-            delivery.held = True
-            self._row_owners.setdefault((reading.site, binding.asset, assembler.slot(reading.ts)), []).append(delivery)
-        items.extend((row, self._release(row)) for row in rows)
-
-    def _release(self, row: TelemetryRow) -> tuple[_Delivery, ...]:
-        owners = self._row_owners.pop((row.site, row.asset, row.ts), [])
-        for delivery in owners:
-            delivery.held = False
-        return tuple(owners)
-
-    def _quality(self, event: DataQualityEvent, delivery: _Delivery | None) -> None:
-        self.stats.quality_events += 1
-        topic = Topics(site=event.site, root=self.topics.root).quality(event.asset or "_unknown")
-        payload = encode_object(event.to_payload())
-        if delivery is None:
-            self._client.publish(topic, payload, qos=1)
-        else:
-            self._send(topic, payload, delivery)
-
-    def _advance_by_wall_clock(self) -> None:
-        """Close rows whose nodes went silent: the readings' clock moved on by the wall time since."""
-        if self.assembler is None or self._clock is None or not self.assembler.open_rows:
-            return
-        watermark, at = self._clock
-        rows, events = self.assembler.advance(watermark + timedelta(seconds=time.monotonic() - at))
-        for event in events:
-            self._quality(event, None)
-        if rows:
-            items = [(row, self._release(row)) for row in rows]
-            self._score_and_publish(items)
-            self._ack_idle(d for _, owners in items for d in owners)
 
     def run(self, stop: threading.Event | None = None, *, until=None) -> ServiceStats:
         """Serve until ``stop`` is set or ``until(stats)`` returns True; then leave cleanly."""
