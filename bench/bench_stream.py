@@ -50,8 +50,10 @@ from bench._harness import Row, emit
 SENSORS = [f"sensor_{i:02d}" for i in range(52)]
 ROOT = "bench/pumpguard"
 SITE = "bench"
-SINGLE_ROWS = 10_000  # two publishers of 5,000 rows
-BATCH_ROWS = 50_000
+#: long enough runs (several seconds each) that start-up and the last prediction's trip weigh little:
+#: over 50,000 batched rows (under a second) the same service measured 10-25 % lower
+SINGLE_ROWS = 30_000  # two publishers of 15,000 rows
+BATCH_ROWS = 200_000
 BATCH = 500
 LATENCY_RATE = 1_000.0
 LATENCY_ROWS = 3_000
