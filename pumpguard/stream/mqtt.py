@@ -17,7 +17,6 @@ message and Nagle's algorithm would otherwise hold it back waiting for an acknow
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import logging
 import threading
@@ -94,7 +93,7 @@ class ScoringService(NodeIntake):
     all -- reads the socket, decodes, scores, publishes, reconnects -- through a
     :class:`~pumpguard.stream.connection.NetworkLoop`: with paho's own network thread the two
     threads handed the GIL over several times a message, and that, not the scoring, capped the
-    service (docs/operations.md has the figures).
+    service (docs/mqtt.md has the figures).
     ``ack_on_receipt=True`` acknowledges telemetry on arrival instead of after the outputs' PUBACKs:
     weaker (a crash loses what was received but not yet predicted), for the embedded demo broker only.
     Tested against a real Mosquitto in ``tests/stream``; no doctest (it needs a broker).
@@ -143,12 +142,10 @@ class ScoringService(NodeIntake):
         self.max_batch_rows = max_batch_rows
         self.max_batch_bytes = max(1, int(max_batch_bytes))
         self.codec = codec or TelemetryCodec(sensors=scorer.sensors, topics=self.topics)
-        #: the codec's batch columns are the scorer's: its matrices can be scored as they are
-        #: (a wrapping scorer whose ``score`` takes no ``matrix`` gets the rows only)
-        self._columns_match = (self.codec.columns == tuple(scorer.sensors) and not scorer.time_aware
-                               and "matrix" in inspect.signature(scorer.score).parameters)
-        #: clean messages are scored as column blocks (no row objects): the scorer can, on these columns
-        self._columnar = self._columns_match and bool(getattr(scorer, "columnar", False)) and hasattr(scorer, "score_blocks")
+        #: clean messages are scored as column blocks (no row objects): the codec's columns are the
+        #: scorer's and the scorer scores blocks as they are (a row-wise pumpguard detector)
+        self._columnar = (self.codec.columns == tuple(scorer.sensors) and bool(getattr(scorer, "columnar", False))
+                          and callable(getattr(scorer, "score_blocks", None)))
 
         self.stats = ServiceStats()
         self.connected = threading.Event()
@@ -304,10 +301,9 @@ class ScoringService(NodeIntake):
         self.stats.rows += sum(len(block) for block, _ in blocks)
         try:
             per_block = self.scorer.score_blocks([block for block, _ in blocks])
-        except Exception:  # a detector bug must not stop the service: through the rows, which report it
-            log.exception("scoring the clean messages in columns failed; scoring them row by row")
-            self.stats.rows -= sum(len(block) for block, _ in blocks)
-            self._score_and_publish([(row, (delivery,)) for block, delivery in blocks for row in block.rows()])
+        except Exception as exc:  # a detector bug must not stop the service: report every row
+            log.exception("scoring failed")
+            self._scoring_failed(exc, [(row, (delivery,)) for block, delivery in blocks for row in block.rows()])
             return
         self.stats.duplicates = self.scorer.duplicates
         grouped: dict[tuple[str, str], tuple[list[dict], dict[int, _Delivery]]] = {}
@@ -327,10 +323,7 @@ class ScoringService(NodeIntake):
         except Exception as exc:  # a detector bug must not stop the service: report every row
             log.exception("scoring failed")
             predictions = [None] * len(rows)
-            for row, owners in items:
-                payload = TelemetryCodec.encode_rows([(row.ts, row.values)])
-                topic = Topics(site=row.site, root=self.topics.root).telemetry(row.asset)
-                self._error(Rejected(f"scoring failed: {type(exc).__name__}: {exc}", topic, payload), *owners)
+            self._scoring_failed(exc, items)
         self.stats.duplicates = self.scorer.duplicates
         # rows the scorer would not take (out of time order for a time-aware detector) go to errors
         owners_of = {id(row): owners for row, owners in items}
@@ -345,6 +338,13 @@ class ScoringService(NodeIntake):
                 found[0].append(prediction)
                 found[1].update((id(d), d) for d in owners)
         self._publish_predictions(grouped)
+
+    def _scoring_failed(self, exc: Exception, items: list[tuple[TelemetryRow, tuple[_Delivery, ...]]]) -> None:
+        """Every row of a batch the detector failed on goes to errors, with the exception."""
+        for row, owners in items:
+            payload = TelemetryCodec.encode_rows([(row.ts, row.values)])
+            topic = Topics(site=row.site, root=self.topics.root).telemetry(row.asset)
+            self._error(Rejected(f"scoring failed: {type(exc).__name__}: {exc}", topic, payload), *owners)
 
     def _publish_predictions(self, grouped: dict[tuple[str, str], tuple[list[dict], dict[int, _Delivery]]]) -> None:
         # one prediction message per asset per scoring batch: a message per row would cost a paho

@@ -274,3 +274,32 @@ def test_a_service_started_before_the_broker_connects_when_it_comes_up(tmp_path,
         thread.join(15)
         later.stop()
     assert not thread.is_alive()
+
+
+def test_rows_a_detector_fails_on_go_to_errors_and_the_service_goes_on(mosquitto, topic_root, detector):
+    """A detector bug on some rows: each of those rows goes to errors with the exception, the
+    service keeps scoring what comes next, and nothing is acknowledged silently."""
+
+    class Brittle(type(detector)):
+        def _score_and_contributions_values(self, values):
+            if (values > 1e6).any():
+                raise FloatingPointError("this detector cannot take a reading over 1e6")
+            return super()._score_and_contributions_values(values)
+
+    brittle = Brittle()
+    brittle.__dict__.update({k: v for k, v in vars(detector).items() if k.endswith("_")})
+    broker = Broker.from_url(mosquitto.url)
+    topics = Topics(site=SITE, root=topic_root)
+    collector = Collector(broker, topics)
+    service = Service(brittle, broker, topics)
+    frame = telemetry_frame(30)
+    spoiled = frame.iloc[:10].copy()
+    spoiled.iloc[3, 0] = 5e6
+    replay(spoiled, broker, topics=topics, asset="pump_a", batch=10, timeout_s=30)  # one batch: every row fails
+    replay(frame.iloc[10:], broker, topics=topics, asset="pump_a", batch=10, timeout_s=30)
+    collector.wait_for(20, n_errors=10)
+    service.close()
+    collector.close()
+    errors = collector.errors()
+    assert len(errors) == 10 and all("scoring failed: FloatingPointError" in e["reason"] for e in errors)
+    assert {p["ts"] for p in collector.predictions()} == set(frame.index[10:].strftime("%Y-%m-%dT%H:%M:%SZ"))
