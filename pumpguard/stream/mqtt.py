@@ -52,6 +52,11 @@ from pumpguard.stream.scorer import StreamScorer
 
 log = logging.getLogger("pumpguard.stream")
 
+#: Prediction rows in one message at most. A row is ~250 bytes, so 1,000 rows are ~250 KB: well
+#: under the 1 MiB a broker takes by default (the embedded broker's limit; Mosquitto's
+#: ``message_size_limit``); a broker disconnects a client that publishes more, and the service
+#: would publish the same batch again after every reconnect.
+MAX_PREDICTIONS_PER_MESSAGE = 1_000
 #: Unacknowledged messages the broker may send ahead; large enough to fill a scoring batch.
 DEFAULT_RECEIVE_MAXIMUM = 2_000
 #: Messages scored together at most (one detector call).
@@ -351,7 +356,10 @@ class ScoringService(NodeIntake):
         # publish (~80 us) per row
         for (site, asset), (mine, owners) in grouped.items():
             out = Topics(site=site, root=self.topics.root).prediction(asset)
-            self._send(out, encode_predictions(mine, batch=len(mine) > 1), *owners.values())
+            # each piece waits for all the batch's owners: a message is acknowledged once every piece is
+            for at in range(0, len(mine), MAX_PREDICTIONS_PER_MESSAGE):
+                piece = mine[at:at + MAX_PREDICTIONS_PER_MESSAGE]
+                self._send(out, encode_predictions(piece, batch=len(piece) > 1), *owners.values())
             self.stats.predictions += len(mine)
 
     def _ack_idle(self, deliveries) -> None:

@@ -124,3 +124,49 @@ def test_the_controller_runs_on_the_embedded_broker(embedded):
         thread.join(10)
         watcher.disconnect()
         watcher.loop_stop()
+
+
+def test_a_backlog_of_thousands_of_rows_is_predicted_in_messages_the_broker_takes(embedded, detector):
+    """The embedded broker (like Mosquitto's message_size_limit) drops a client that publishes over
+    1 MiB. A service that takes 5,000 queued single-row messages at once (after a pause, say) must
+    split their predictions (~1.3 MB) into messages the broker takes, or it is disconnected and
+    publishes the same batch again after every reconnect."""
+    from pumpguard.stream.clients import replay
+    from pumpguard.stream.mqtt import MAX_PREDICTIONS_PER_MESSAGE, ScoringService
+    from pumpguard.stream.scorer import StreamScorer
+    from tests.stream.conftest import telemetry_frame
+
+    class Patient(ScoringService):
+        """Takes nothing until the whole backlog has arrived, then all of it in one batch."""
+
+        def _take(self):
+            return super()._take() if len(self._inbox) >= 5_000 else []
+
+    broker = Broker.from_url(embedded.url)
+    topics = Topics(site="plant1", root=f"test-{uuid.uuid4().hex[:8]}/pumpguard")
+    sizes: list[int] = []
+    watcher = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
+    watcher.on_message = lambda c, u, m: sizes.append(len(orjson.loads(m.payload).get("rows", [None])))
+    watching = threading.Event()
+    watcher.on_subscribe = lambda *a: watching.set()
+    watcher.connect(broker.host, broker.port, 30)
+    watcher.subscribe(topics.prediction("+"), qos=1)
+    watcher.loop_start()
+    service = Patient(StreamScorer(detector), broker, topics=topics, client_id=f"patient-{uuid.uuid4().hex[:6]}",
+                      ack_on_receipt=True)
+    stop = threading.Event()
+    thread = threading.Thread(target=service.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        assert watching.wait(10) and service.subscribed.wait(10)
+        replay(telemetry_frame(5_000), broker, topics=topics, asset="pump_a", timeout_s=60)
+        deadline = time.monotonic() + 30
+        while sum(sizes) < 5_000 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(15)
+        watcher.disconnect()
+        watcher.loop_stop()
+    assert sum(sizes) == 5_000 and max(sizes) <= MAX_PREDICTIONS_PER_MESSAGE
+    assert service.stats.connects == 1, "the broker dropped the service"
