@@ -25,16 +25,12 @@ ignored (``unusable_sensors_``): it always contributes 0.
 
 from __future__ import annotations
 
-import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
-from threadpoolctl import ThreadpoolController
 
 from pumpguard.detectors._validation import (
     check_fitted,
@@ -43,11 +39,10 @@ from pumpguard.detectors._validation import (
     check_target,
     check_training_frame,
 )
+from pumpguard.detectors.compute_threads import COMPUTE_THREADS, compute_threads_held, limit_threads  # noqa: F401  (re-exported)
 from pumpguard.detectors.threshold import DEFAULT_FALSE_ALARM_RATE, calibrate
 from pumpguard.errors import DataFormatError, NotFittedError
 
-#: native threads (BLAS, OpenMP) a detector uses while fitting / scoring; see _blas_single_thread
-COMPUTE_THREADS = max(1, int(os.environ.get("PUMPGUARD_THREADS", "1") or 1))
 #: a training standard deviation below this (relative to the level) counts as a constant sensor
 _CONSTANT_RTOL = 1e-9
 
@@ -147,13 +142,13 @@ class Detector(BaseEstimator, ABC):
         if target is not None:
             target = target[keep]
         # a fit may be the first use of a native library (OpenMP of a boosting model): look again
-        with _blas_single_thread(rescan=True):
+        with limit_threads(rescan=True):
             self._fit(frame, target)
 
     def score_samples(self, X: pd.DataFrame) -> np.ndarray:
         """One float per row, higher = more anomalous; NaN for a row with no usable reading."""
         frame = self._checked(X, "score_samples")
-        with _blas_single_thread():
+        with limit_threads():
             raw = self._score(frame)
         return self._final_scores(raw, self._scorable_rows(frame))
 
@@ -164,7 +159,7 @@ class Detector(BaseEstimator, ABC):
         unscorable rows.
         """
         frame = self._checked(X, "contributions")
-        with _blas_single_thread():
+        with limit_threads():
             raw = self._contributions(frame)
         return self._final_shares(raw, self._scorable_rows(frame), frame.index)
 
@@ -177,7 +172,7 @@ class Detector(BaseEstimator, ABC):
         once.
         """
         frame = self._checked(X, "score_and_contributions")
-        with _blas_single_thread():
+        with limit_threads():
             raw_scores, raw_parts = self._score_and_contributions(frame)
         scorable = self._scorable_rows(frame)
         return self._final_scores(raw_scores, scorable), self._final_shares(raw_parts, scorable, frame.index)
@@ -206,7 +201,7 @@ class Detector(BaseEstimator, ABC):
                 found="a plain matrix",
                 expected="score_and_contributions(frame) with a DatetimeIndex",
             )
-        with _blas_single_thread():
+        with limit_threads():
             raw_scores, raw_parts = self._score_and_contributions_values(values)
         scorable = self._scorable(values)
         return self._final_scores(raw_scores, scorable), self._final_share_values(raw_parts, scorable)
@@ -349,63 +344,6 @@ def balanced_weights(codes: np.ndarray, n_classes: int) -> np.ndarray:
     of the rows still shapes the model)."""
     counts = np.bincount(codes, minlength=n_classes).astype("float64")
     return (len(codes) / (n_classes * np.maximum(counts, 1.0)))[codes]
-
-
-#: one controller for the process: building one scans every loaded library (~4-16 ms measured
-#: here, most of a one-row call); entering its ``limit`` afterwards costs ~20 us
-_THREADPOOLS: ThreadpoolController | None = None
-
-
-def _blas_single_thread(*, rescan: bool = False):
-    """Native thread pools (BLAS, OpenMP) limited to :data:`COMPUTE_THREADS` while a detector
-    fits or scores.
-
-    Sensor tables are a few dozen columns wide: threaded BLAS gains nothing on such products, and
-    on a busy machine spinning worker threads cost far more than they give -- measured on the
-    shared 2-core build machine: a logistic regression 5.6 s with two BLAS threads against 0.08 s
-    with one; a histogram gradient boosting fit 29 s with two OpenMP threads against 5.9 s with
-    one. Set the environment variable ``PUMPGUARD_THREADS`` to use more on a dedicated machine.
-    Joblib-parallel forests (``n_jobs``) are not affected.
-
-    The libraries are found once per process (``rescan=True``, which ``fit`` passes, looks again
-    for libraries loaded since) and the limit is set and restored around each call.
-    """
-    global _THREADPOOLS
-    if _HELD and not rescan:  # a long-lived scorer set the limit once for its whole life
-        return nullcontext()
-    if rescan or _THREADPOOLS is None:
-        _THREADPOOLS = ThreadpoolController()
-    return _THREADPOOLS.limit(limits=COMPUTE_THREADS)
-
-
-#: set while :func:`compute_threads_held` holds the limit for the whole process
-_HELD = False
-
-
-@contextmanager
-def compute_threads_held() -> Iterator[None]:
-    """The thread limit of :func:`_blas_single_thread` set once, for a service's whole life.
-
-    Setting and restoring the limit around every call costs ~20-60 us (threadpoolctl asks every
-    library each time); a scoring service that scores a few rows a thousand times a second holds it
-    instead, and each call inside skips that step. Fits still rescan (a fit may load a library).
-
-    Examples
-    --------
-    >>> with compute_threads_held():
-    ...     type(_blas_single_thread()).__name__
-    'nullcontext'
-    """
-    global _HELD
-    if _HELD:  # already held further up
-        yield
-        return
-    with _blas_single_thread():
-        _HELD = True
-        try:
-            yield
-        finally:
-            _HELD = False
 
 
 class _quiet:
