@@ -21,10 +21,10 @@ import itertools
 import logging
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 
-from pumpguard.detectors.base import compute_threads_held
+from pumpguard.detectors.compute_threads import compute_threads_held
+from pumpguard.stream.acks import Acknowledgements, Delivery
 from pumpguard.stream.assembler import RowAssembler
 from pumpguard.stream.codec import (
     Rejected,
@@ -65,18 +65,6 @@ DEFAULT_MAX_BATCH_ROWS = 5_000
 #: row is least between ~1,000 and ~5,000 rows (PCA here: 1.7-1.8 us a row; 3.4 at 40,000 rows,
 #: whose arrays no longer fit in the cache), and a batch of this size is ~0.05 s of work.
 DEFAULT_MAX_BATCH_BYTES = 4 << 20
-
-
-@dataclass
-class _Delivery:
-    """One received telemetry message waiting for its outputs to be acknowledged by the broker."""
-
-    mid: int
-    qos: int
-    generation: int
-    outstanding: int = 0
-    #: a node reading inside a row that is not complete yet
-    held: bool = False
 
 
 @dataclass
@@ -132,7 +120,7 @@ class ScoringService(NodeIntake):
         self.ack_on_receipt = bool(ack_on_receipt)
         #: rows from per-node readings (subscribes to the node topics, not shared: see docs/mqtt.md)
         self.assembler = assembler
-        self._row_owners: dict[tuple, list[_Delivery]] = {}
+        self._row_owners: dict[tuple, list[Delivery]] = {}
         self._clock: tuple | None = None
         self.broker = broker
         self.topics = topics or Topics()
@@ -160,9 +148,8 @@ class ScoringService(NodeIntake):
         self.presence_topic = Topics(site=presence_site, root=self.topics.root).presence(client_id)
         #: received, not yet handled: the broker sends at most receive_maximum unacknowledged messages
         self._inbox: list[tuple] = []
-        self._published: deque[int] = deque()
-        #: publish mid -> the received messages waiting for it (a grouped prediction answers many)
-        self._pending: dict[int, list[_Delivery]] = {}
+        #: outputs sent and not yet acknowledged by the broker, and the telemetry waiting for them
+        self._acks = Acknowledgements()
         self._generation = 0
         self._net: NetworkLoop | None = None
         self._seen_inbox = 0
@@ -226,32 +213,27 @@ class ScoringService(NodeIntake):
         self._inbox.append((message.topic, message.payload, message.mid, message.qos, self._generation))
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
-        self._published.append(mid)
+        self._acks.published(mid)
 
     # -- service thread ---------------------------------------------------------------------------
 
     def _settle(self) -> None:
         """Acknowledge telemetry whose outputs the broker has acknowledged."""
-        while self._published:
-            for delivery in self._pending.pop(self._published.popleft(), ()):
-                delivery.outstanding -= 1
-                if delivery.outstanding == 0:
-                    self._ack(delivery)
+        for delivery in self._acks.settle():
+            self._ack(delivery)
 
-    def _ack(self, delivery: _Delivery) -> None:
+    def _ack(self, delivery: Delivery) -> None:
         if self.ack_on_receipt:  # paho acknowledged it on arrival
             return
         if delivery.qos > 0 and delivery.generation == self._generation:
             self._client.ack(delivery.mid, delivery.qos)
 
-    def _send(self, topic: str, payload: bytes, *deliveries: _Delivery) -> None:
+    def _send(self, topic: str, payload: bytes, *deliveries: Delivery) -> None:
         info = self._client.publish(topic, payload, qos=1)
         # rc may be "no connection": paho keeps a QoS 1 message and sends it after reconnecting
-        for delivery in deliveries:
-            delivery.outstanding += 1
-        self._pending[info.mid] = list(deliveries)
+        self._acks.sent(info.mid, *deliveries)
 
-    def _error(self, rejected: Rejected, *deliveries: _Delivery) -> None:
+    def _error(self, rejected: Rejected, *deliveries: Delivery) -> None:
         self.stats.rejected += 1
         parsed = self.topics.parse(rejected.topic)
         site = parsed[1] if parsed else (self.topics.site if self.topics.site != "+" else "_all")
@@ -277,12 +259,12 @@ class ScoringService(NodeIntake):
 
     def handle(self, messages: list[tuple]) -> None:
         """Decode, score and publish a batch of received messages ``(topic, payload, mid, qos, gen)``."""
-        items: list[tuple[TelemetryRow, tuple[_Delivery, ...]]] = []
+        items: list[tuple[TelemetryRow, tuple[Delivery, ...]]] = []
         deliveries = []
         # clean messages stay in columns (the codec's fast path) and are scored together in one call
-        blocks: list[tuple[RowBlock, _Delivery]] = []
+        blocks: list[tuple[RowBlock, Delivery]] = []
         for topic, payload, mid, qos, generation in messages:
-            delivery = _Delivery(mid=mid, qos=qos, generation=generation)
+            delivery = Delivery(mid=mid, qos=qos, generation=generation)
             deliveries.append(delivery)
             if self.assembler is not None and "/node/" in topic and (self.topics.parse(topic) or ("",))[0] == "node":
                 self._take_node(topic, payload, delivery, items)
@@ -301,7 +283,7 @@ class ScoringService(NodeIntake):
             self._score_and_publish(items)
         self._ack_idle(itertools.chain(deliveries, (d for _, owners in items for d in owners)))
 
-    def _score_blocks(self, blocks: list[tuple[RowBlock, _Delivery]]) -> None:
+    def _score_blocks(self, blocks: list[tuple[RowBlock, Delivery]]) -> None:
         """Clean messages, scored in columns: one prediction message per asset."""
         self.stats.rows += sum(len(block) for block, _ in blocks)
         try:
@@ -311,7 +293,7 @@ class ScoringService(NodeIntake):
             self._scoring_failed(exc, [(row, (delivery,)) for block, delivery in blocks for row in block.rows()])
             return
         self.stats.duplicates = self.scorer.duplicates
-        grouped: dict[tuple[str, str], tuple[list[dict], dict[int, _Delivery]]] = {}
+        grouped: dict[tuple[str, str], tuple[list[dict], dict[int, Delivery]]] = {}
         for (block, delivery), predictions in zip(blocks, per_block):
             mine = [p for p in predictions if p is not None]
             if mine:
@@ -320,7 +302,7 @@ class ScoringService(NodeIntake):
                 found[1][id(delivery)] = delivery
         self._publish_predictions(grouped)
 
-    def _score_and_publish(self, items: list[tuple[TelemetryRow, tuple[_Delivery, ...]]]) -> None:
+    def _score_and_publish(self, items: list[tuple[TelemetryRow, tuple[Delivery, ...]]]) -> None:
         rows = [row for row, _ in items]
         self.stats.rows += len(rows)
         try:
@@ -336,7 +318,7 @@ class ScoringService(NodeIntake):
             payload = TelemetryCodec.encode_rows([(row.ts, row.values)])
             topic = Topics(site=row.site, root=self.topics.root).telemetry(row.asset)
             self._error(Rejected(reason, topic, payload), *owners_of.get(id(row), ()))
-        grouped: dict[tuple[str, str], tuple[list[dict], dict[int, _Delivery]]] = {}
+        grouped: dict[tuple[str, str], tuple[list[dict], dict[int, Delivery]]] = {}
         for (row, owners), prediction in zip(items, predictions):
             if prediction is not None:
                 found = grouped.setdefault((row.site, row.asset), ([], {}))
@@ -344,14 +326,14 @@ class ScoringService(NodeIntake):
                 found[1].update((id(d), d) for d in owners)
         self._publish_predictions(grouped)
 
-    def _scoring_failed(self, exc: Exception, items: list[tuple[TelemetryRow, tuple[_Delivery, ...]]]) -> None:
+    def _scoring_failed(self, exc: Exception, items: list[tuple[TelemetryRow, tuple[Delivery, ...]]]) -> None:
         """Every row of a batch the detector failed on goes to errors, with the exception."""
         for row, owners in items:
             payload = TelemetryCodec.encode_rows([(row.ts, row.values)])
             topic = Topics(site=row.site, root=self.topics.root).telemetry(row.asset)
             self._error(Rejected(f"scoring failed: {type(exc).__name__}: {exc}", topic, payload), *owners)
 
-    def _publish_predictions(self, grouped: dict[tuple[str, str], tuple[list[dict], dict[int, _Delivery]]]) -> None:
+    def _publish_predictions(self, grouped: dict[tuple[str, str], tuple[list[dict], dict[int, Delivery]]]) -> None:
         # one prediction message per asset per scoring batch: a message per row would cost a paho
         # publish (~80 us) per row
         for (site, asset), (mine, owners) in grouped.items():
@@ -364,9 +346,8 @@ class ScoringService(NodeIntake):
 
     def _ack_idle(self, deliveries) -> None:
         """Acknowledge received messages that wait for nothing (only repeats, or only errors already settled)."""
-        for delivery in deliveries:
-            if delivery.outstanding == 0 and not delivery.held:
-                self._ack(delivery)
+        for delivery in self._acks.idle(deliveries):
+            self._ack(delivery)
 
     def run(self, stop: threading.Event | None = None, *, until=None) -> ServiceStats:
         """Serve until ``stop`` is set or ``until(stats)`` returns True; then leave cleanly."""
@@ -401,5 +382,5 @@ class ScoringService(NodeIntake):
         """Publish the death message ourselves (a clean disconnect does not fire the will), flush, stop."""
         net = self._net
         say_goodbye(self._client, self.presence_topic, self._presence("offline"), connected=self.connected,
-                    pending=lambda: bool(self._pending), settle=self._settle, grace_s=grace_s,
+                    pending=lambda: self._acks.waiting, settle=self._settle, grace_s=grace_s,
                     wait=(lambda seconds: net.step(seconds)) if net is not None else time.sleep)

@@ -14,19 +14,15 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from typing import TYPE_CHECKING
-
+from pumpguard.stream.acks import Delivery
 from pumpguard.stream.assembler import DataQualityEvent
 from pumpguard.stream.codec import Rejected, TelemetryRow, Topics, encode_object
-
-if TYPE_CHECKING:
-    from pumpguard.stream.mqtt import _Delivery
 
 
 class NodeIntake:
     """Readings of single nodes in, assembled rows out (a mixin of the scoring service)."""
 
-    def _take_node(self, topic: str, payload: bytes, delivery: _Delivery, items: list) -> None:
+    def _take_node(self, topic: str, payload: bytes, delivery: Delivery, items: list) -> None:
         reading = self.codec.decode_node(topic, payload)
         if isinstance(reading, Rejected):
             self._error(reading, delivery)
@@ -44,13 +40,13 @@ class NodeIntake:
             self._row_owners.setdefault((reading.site, binding.asset, assembler.slot(reading.ts)), []).append(delivery)
         items.extend((row, self._release(row)) for row in rows)
 
-    def _release(self, row: TelemetryRow) -> tuple[_Delivery, ...]:
+    def _release(self, row: TelemetryRow) -> tuple[Delivery, ...]:
         owners = self._row_owners.pop((row.site, row.asset, row.ts), [])
         for delivery in owners:
             delivery.held = False
         return tuple(owners)
 
-    def _quality(self, event: DataQualityEvent, delivery: _Delivery | None) -> None:
+    def _quality(self, event: DataQualityEvent, delivery: Delivery | None) -> None:
         self.stats.quality_events += 1
         topic = Topics(site=event.site, root=self.topics.root).quality(event.asset or "_unknown")
         payload = encode_object(event.to_payload())
