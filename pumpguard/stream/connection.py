@@ -152,16 +152,19 @@ class NetworkLoop:
         self._on_connect_fail = on_connect_fail
         self._delay = float(RECONNECT_MIN_S)
         self._due = 0.0  # when to try (again) to connect; 0: now
-        self._started = False
 
     def start(self) -> None:
         """Remember where to connect; the first attempt is made by the first :meth:`step`."""
         self.client.connect_async(self.broker.host, self.broker.port, **self._connect)
-        self._started = True
 
     def connected(self) -> None:
         """The broker accepted us (call from ``on_connect``): the next loss retries soon again."""
         self._delay = float(RECONNECT_MIN_S)
+
+    def _retry_later(self) -> None:
+        """The next attempt after the current delay, which doubles up to ``RECONNECT_MAX_S``."""
+        self._due = time.monotonic() + self._delay
+        self._delay = min(self._delay * 2, float(RECONNECT_MAX_S))
 
     def step(self, timeout: float, *, more: Callable[[], bool] | None = None) -> None:
         """Wait up to ``timeout`` s for network traffic and handle it. While ``more()`` is true,
@@ -176,15 +179,12 @@ class NetworkLoop:
             try:
                 client.reconnect()
             except OSError:
-                self._due = time.monotonic() + self._delay
-                self._delay = min(self._delay * 2, float(RECONNECT_MAX_S))
+                self._retry_later()
                 if self._on_connect_fail is not None:
                     self._on_connect_fail()
                 return
         if client.loop(timeout=timeout) != paho.MQTT_ERR_SUCCESS:
-            # lost (paho closed the socket and told on_disconnect): wait, then reconnect
-            self._due = time.monotonic() + self._delay
-            self._delay = min(self._delay * 2, float(RECONNECT_MAX_S))
+            self._retry_later()  # lost (paho closed the socket and told on_disconnect)
             return
         while more is not None and client.socket() is not None and more():
             if client.loop_read() != paho.MQTT_ERR_SUCCESS:

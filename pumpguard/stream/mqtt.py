@@ -383,4 +383,4 @@ class ScoringService(NodeIntake):
         net = self._net
         say_goodbye(self._client, self.presence_topic, self._presence("offline"), connected=self.connected,
                     pending=lambda: self._acks.waiting, settle=self._settle, grace_s=grace_s,
-                    wait=(lambda seconds: net.step(seconds)) if net is not None else time.sleep)
+                    wait=net.step if net is not None else time.sleep)
